@@ -1,0 +1,66 @@
+"""The ops contract: one namespace per device, the same names and signatures everywhere.
+
+    F = ops.get("cpu")          # the NumPy reference, vectorised
+    F = ops.get("emulate")      # kernels/*.cu compiled for this CPU by the emulator
+    F = ops.get("cuda")         # kernels/*.cu compiled by CuPy for an NVIDIA GPU
+    F = ops.get("auto")         # cuda when usable, else cpu
+
+Besides the contract (conv2d_forward, conv2d_backward, deconv2d_forward, deconv2d_backward,
+relu_forward, relu_backward, skip_add_forward, mse_loss_forward, mse_loss_backward,
+adam_step) every namespace carries: `name`, `xp` (numpy or cupy), `asarray(a, dtype)`
+to move a NumPy array onto the device, `to_numpy(a)` to bring one back, `synchronize()`.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from types import SimpleNamespace
+
+import numpy as np
+
+DEVICES = ("cpu", "emulate", "cuda")
+
+CONTRACT = (
+    "conv2d_forward",
+    "conv2d_backward",
+    "deconv2d_forward",
+    "deconv2d_backward",
+    "relu_forward",
+    "relu_backward",
+    "skip_add_forward",
+    "mse_loss_forward",
+    "mse_loss_backward",
+    "adam_step",
+)
+
+
+def resolve(device: str) -> str:
+    """Map 'auto' to 'cuda' when a GPU is usable here, else 'cpu'; validate the name."""
+    if device == "auto":
+        from rednet_cupy import runtime
+
+        return "cuda" if runtime.cuda_available()[0] else "cpu"
+    if device not in DEVICES:
+        raise ValueError(f"unknown device {device!r}: expected one of auto, {', '.join(DEVICES)}")
+    return device
+
+
+@cache
+def get(device: str = "auto") -> SimpleNamespace:
+    """The ops namespace of `device` ('cpu', 'emulate', 'cuda' or 'auto')."""
+    name = resolve(device)
+    if name == "cpu":
+        from rednet_cupy import reference
+
+        funcs = {op: getattr(reference, op) for op in CONTRACT}
+        return SimpleNamespace(
+            name="cpu",
+            xp=np,
+            asarray=lambda a, dtype=np.float32: np.ascontiguousarray(a, dtype=dtype),
+            to_numpy=np.asarray,
+            synchronize=lambda: None,
+            **funcs,
+        )
+    from rednet_cupy.ops import kernels
+
+    return kernels.namespace(name)

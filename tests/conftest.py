@@ -1,0 +1,45 @@
+"""Shared fixtures: random generators and the kernel devices usable on this machine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip GPU tests, with the reason, where no GPU is usable."""
+    try:
+        from rednet_cupy.runtime import cuda_available
+
+        ok, why = cuda_available()
+    except ImportError as exc:  # the runtime itself is broken: say so rather than hide it
+        ok, why = False, f"rednet_cupy.runtime failed to import: {exc}"
+    if ok:
+        return
+    skip = pytest.mark.skip(reason=f"no usable GPU: {why}")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
+
+
+KERNEL_DEVICES = ["emulate", pytest.param("cuda", marks=pytest.mark.gpu)]
+
+
+@pytest.fixture(params=KERNEL_DEVICES)
+def kernel_device(request) -> str:
+    """Each kernel test runs on the emulator, and on the GPU where there is one."""
+    return request.param
+
+
+def rel_error(a, b) -> float:
+    """max |a - b| / max |b|, the measure every kernel-vs-reference test uses."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    assert a.shape == b.shape, f"shape {a.shape} != {b.shape}"
+    assert np.isfinite(a).all(), "output has NaN/inf: an element was not written"
+    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-30))

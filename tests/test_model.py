@@ -1,0 +1,81 @@
+"""RED-Net on the reference ops: shapes, skips, and a gradient check of whole networks."""
+
+import numpy as np
+import pytest
+
+from rednet_cupy.model import PRESETS, RedNet, RedNetConfig, preset, skip_pairs
+from rednet_cupy.selfcheck import network_row
+
+
+def test_presets_follow_the_paper():
+    assert skip_pairs(PRESETS["RED10"]) == {}
+    assert skip_pairs(PRESETS["RED30"]) == {1: 14, 3: 12, 5: 10, 7: 8, 9: 6, 11: 4, 13: 2}
+    assert skip_pairs(PRESETS["RED20"]) == {1: 9, 3: 7, 5: 5, 7: 3, 9: 1}
+    assert all(c.width == 64 and c.residual for c in PRESETS.values())
+
+
+@pytest.mark.parametrize("name", ["RED10", "RED20", "RED30"])
+@pytest.mark.parametrize("padding", [0, 1])
+def test_output_has_the_input_shape(name, padding, rng):
+    cfg = preset(name, width=3, padding=padding)
+    net = RedNet(cfg)
+    size = 2 * cfg.depth // 2 + 2
+    x = rng.random((2, 1, size, size + 3)).astype(np.float32)
+    y = net.forward(x)
+    assert y.shape == x.shape and y.dtype == np.float32
+    dx = net.backward(np.ones_like(y))
+    assert dx.shape == x.shape
+    assert list(net.grads) == list(net.params)
+    assert all(net.grads[k].shape == v.shape for k, v in net.params.items())
+
+
+@pytest.mark.parametrize("name, padding, size", [("RED10", 1, 16), ("RED10", 0, 13),
+                                                  ("RED20", 0, 23), ("RED30", 1, 9)])
+def test_whole_network_gradient_check(name, padding, size):
+    row = network_row(name, width=4, size=size, padding=padding, max_entries=30)
+    for r in row.results:
+        assert r.rel_error < 1e-6, r
+
+
+def test_gradient_check_catches_a_missing_skip_gradient(monkeypatch):
+    """Drop the gradient that flows back through the skips: the check must fail."""
+    import rednet_cupy.model as model
+
+    real = RedNet.backward
+
+    def backward_without_skip_join(self, dy):
+        original = self.skips
+        self.skips = {}  # backward now ignores the skips that forward used
+        try:
+            return real(self, dy)
+        finally:
+            self.skips = original
+
+    monkeypatch.setattr(model.RedNet, "backward", backward_without_skip_join)
+    row = network_row("RED20", width=4, size=9, padding=1, max_entries=20)
+    assert not row.passed
+
+
+def test_residual_off_and_no_skips_are_parameters(rng):
+    cfg = RedNetConfig(depth=4, width=2, skip_every=0, residual=False)
+    net = RedNet(cfg)
+    x = rng.random((1, 1, 6, 6)).astype(np.float32)
+    net.params = {k: v * 0 for k, v in net.params.items()}
+    assert np.all(net.forward(x) == 0)  # no residual: zero weights give zero output
+    net2 = RedNet(RedNetConfig(depth=4, width=2, skip_every=0, residual=True))
+    net2.params = {k: v * 0 for k, v in net2.params.items()}
+    np.testing.assert_array_equal(net2.forward(x), x)
+
+
+def test_bad_configuration_and_input():
+    with pytest.raises(ValueError, match="depth must be an even number"):
+        RedNetConfig(depth=9)
+    with pytest.raises(ValueError, match="padding must be 0 or 1"):
+        RedNetConfig(padding=2)
+    with pytest.raises(ValueError, match="unknown preset"):
+        preset("RED11")
+    net = RedNet(preset("RED10", width=2, padding=0))
+    with pytest.raises(ValueError, match="at least 11 pixels"):
+        net.forward(np.zeros((1, 1, 8, 20), np.float32))
+    with pytest.raises(ValueError, match=r"shape \(N, 1, H, W\)"):
+        net.forward(np.zeros((1, 3, 20, 20), np.float32))
