@@ -30,12 +30,18 @@ def array(
     a: Any,
     ndim: int | None,
     dtypes: tuple[np.dtype, ...] = FLOAT_DTYPES,
-    xp: Any = np,
+    xp: Any = None,
     contiguous: bool = False,
 ) -> None:
-    """Check that `a` is an `xp` array of rank `ndim` (None: any rank) with one of `dtypes`."""
-    if not isinstance(a, xp.ndarray):
+    """Check that `a` is an array of rank `ndim` (None: any rank) with one of `dtypes`.
+
+    With `xp` (numpy or cupy) it must be that library's ndarray; without, either will do
+    (shape checks are shared by the NumPy reference and the kernels of both devices).
+    """
+    if xp is not None and not isinstance(a, xp.ndarray):
         raise fail(op, arg, f"a {xp.__name__}.ndarray", describe(a))
+    if xp is None and not is_array(a):
+        raise fail(op, arg, "a numpy or cupy ndarray", describe(a))
     if ndim is not None and a.ndim != ndim:
         raise fail(op, arg, f"a {ndim}-d array", f"shape {tuple(a.shape)} ({a.ndim}-d)")
     if a.dtype not in dtypes:
@@ -43,6 +49,10 @@ def array(
         raise fail(op, arg, f"of dtype {names}", f"dtype {a.dtype}")
     if contiguous and not a.flags.c_contiguous:
         raise fail(op, arg, "C-contiguous (use xp.ascontiguousarray)", "a strided view")
+
+
+def is_array(a: Any) -> bool:
+    return type(a).__name__ == "ndarray" and type(a).__module__.split(".")[0] in ("numpy", "cupy")
 
 
 def finite(op: str, arg: str, a: Any) -> None:
@@ -70,12 +80,12 @@ def padding(op: str, p: Any) -> int:
     return int(p)
 
 
-def conv_weights(op: str, w: Any, b: Any, xp: Any = np, dtypes=FLOAT_DTYPES) -> None:
-    array(op, "w", w, 4, dtypes, xp)
+def conv_weights(op: str, w: Any, b: Any) -> None:
+    array(op, "w", w, 4)
     if tuple(w.shape[2:]) != (3, 3):
         raise fail(op, "w", "3x3 kernels, shape (*, *, 3, 3)", f"shape {tuple(w.shape)}")
     if b is not None:
-        array(op, "b", b, 1, dtypes, xp)
+        array(op, "b", b, 1)
     finite(op, "w", w)
     if b is not None:
         finite(op, "b", b)

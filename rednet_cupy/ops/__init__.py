@@ -61,6 +61,6 @@ def get(device: str = "auto") -> SimpleNamespace:
             synchronize=lambda: None,
             **funcs,
         )
-    from rednet_cupy.ops import kernels
+    from rednet_cupy.ops import device
 
-    return kernels.namespace(name)
+    return device.namespace(name)

@@ -1,0 +1,61 @@
+"""Kernel runtime: load kernels/*.cu for the GPU (CuPy) or for the CPU emulator, launch them.
+
+    mod = runtime.load("relu", device="emulate")      # or device="cuda"
+    mod.relu_forward(grid, block, (x, y, np.int32(n)))  # CuPy's RawKernel call shape
+
+Both devices check every argument against the kernel's C signature before the launch.
+See emulator.py and cuda_emu.h for how the emulator runs CUDA on a CPU.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+from .compiler import cache_dir, compiler_command, compiler_version, sanitizer_env, sanitizing
+from .errors import CompilerNotFound, KernelError, LaunchError
+from .gpu import cuda_available
+from .loader import Function, Module, kernel_dir, load, load_source
+from .signature import Param, parse_kernels
+
+__all__ = [
+    "CompilerNotFound", "Function", "KernelError", "LaunchError", "Module", "Param",
+    "cache_dir", "cuda_available", "info", "kernel_dir", "load", "load_source",
+    "parse_kernels", "sanitizer_env",
+]
+
+
+def _compiler_info() -> dict[str, Any]:
+    try:
+        command = compiler_command()
+        version = compiler_version(command).splitlines()[0]
+    except (KernelError, subprocess.SubprocessError, OSError) as e:
+        return {"available": False, "reason": str(e)}
+    import shutil
+
+    return {"available": True, "command": " ".join(command),
+            "path": shutil.which(command[0]), "version": version}
+
+
+def info() -> dict[str, Any]:
+    """What this machine can run, for `rednet info`: the usable devices, the GPU (name,
+    compute capability, CuPy and CUDA versions, or why not), the C++ compiler for the emulator
+    (or why not), the emulator's cache directory, and whether sanitizer mode is on."""
+    from . import gpu
+
+    cuda = gpu.info()
+    cxx = _compiler_info()
+    devices = ["cpu"] + (["emulate"] if cxx["available"] else []) + (
+        ["cuda"] if cuda["available"] else [])
+    try:
+        kernels = str(kernel_dir())
+    except KernelError as e:
+        kernels = f"not found ({e})"
+    return {
+        "devices": devices,
+        "cuda": cuda,
+        "compiler": cxx,
+        "emulator_cache": str(cache_dir() / "emulator"),
+        "sanitizer": sanitizing(),
+        "kernel_dir": kernels,
+    }

@@ -1,0 +1,156 @@
+"""Find the host C++ compiler, build emulator libraries, cache them, and set up the sanitizer.
+
+A library is cached as cache_dir()/emulator/<sha256>.so, the hash taken over everything that
+changes the binary: the translated source, the emulator header, the flags and the compiler's
+identity. It is built in a temporary file and renamed into place with os.replace(), which is
+atomic, so two processes building the same kernel at once both end with a complete library.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .errors import CompilerNotFound, KernelError
+
+HEADER = Path(__file__).with_name("cuda_emu.h")
+FLAGS = ("-std=c++17", "-O2", "-fopenmp", "-shared", "-fPIC")
+SANITIZE_FLAGS = ("-std=c++17", "-fopenmp", "-shared", "-fPIC",
+                  "-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-O1")
+INSTALL_HINT = ("install a C++17 compiler with OpenMP (Debian/Ubuntu: apt-get install g++; "
+                "Fedora: dnf install gcc-c++; conda: conda install gxx) or set CXX to one")
+
+# How many libraries this process compiled, and how many it found in the cache (tests use it).
+stats = {"compiled": 0, "cached": 0}
+
+
+def cache_dir() -> Path:
+    """$REDNET_CACHE_DIR, else $XDG_CACHE_HOME/rednet-cupy, else ~/.cache/rednet-cupy."""
+    if os.environ.get("REDNET_CACHE_DIR"):
+        return Path(os.environ["REDNET_CACHE_DIR"]).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "rednet-cupy"
+
+
+def sanitizing() -> bool:
+    """Sanitizer mode: REDNET_EMU_SANITIZE set to anything but "", "0", "false", "no"."""
+    return os.environ.get("REDNET_EMU_SANITIZE", "").lower() not in ("", "0", "false", "no")
+
+
+def compiler_command() -> list[str]:
+    """$CXX (may hold arguments, e.g. "ccache g++"), else the first of g++, c++, clang++."""
+    cxx = os.environ.get("CXX")
+    if cxx:
+        command = shlex.split(cxx)
+        if not command or not shutil.which(command[0]):
+            raise CompilerNotFound(f"CXX={cxx!r} is not an executable compiler: {INSTALL_HINT}")
+        return command
+    for candidate in ("g++", "c++", "clang++"):
+        if shutil.which(candidate):
+            return [candidate]
+    raise CompilerNotFound(f"no C++ compiler (g++, c++, clang++) on PATH: {INSTALL_HINT}")
+
+
+@functools.lru_cache(maxsize=8)
+def _version(command: tuple[str, ...], path: str) -> str:
+    del path  # part of the cache key only: a different binary under the same name
+    try:
+        done = subprocess.run([*command, "--version"], capture_output=True, text=True,
+                              timeout=60, check=True)
+    except (OSError, subprocess.SubprocessError) as e:
+        raise CompilerNotFound(
+            f"{' '.join(command)} --version failed ({e}): {INSTALL_HINT}") from e
+    return done.stdout.strip()
+
+
+def compiler_version(command: list[str]) -> str:
+    """The compiler's full `--version` text (first line is the human-readable part)."""
+    return _version(tuple(command), shutil.which(command[0]) or command[0])
+
+
+def flags() -> tuple[str, ...]:
+    return SANITIZE_FLAGS if sanitizing() else FLAGS
+
+
+def build(source: str, name: str, include_dirs: list[Path], extra_key: str = "") -> Path:
+    """Compile translated `source` into a cached shared library and return its path.
+
+    `extra_key` carries what else the build depends on (the text of included headers)."""
+    command = compiler_command()
+    flag_list = flags()
+    header = HEADER.read_text()
+    key = hashlib.sha256()
+    for part in (source, header, " ".join(flag_list), compiler_version(command), extra_key):
+        key.update(part.encode())
+        key.update(b"\0")
+    out_dir = cache_dir() / "emulator"
+    target = out_dir / f"{key.hexdigest()}.so"
+    if target.exists():
+        stats["cached"] += 1
+        return target
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=f".build-{name}-") as tmp:
+        cpp, lib = Path(tmp) / f"{name}.cpp", Path(tmp) / f"{name}.so"
+        cpp.write_text(source)
+        includes = [f"-I{d}" for d in include_dirs]
+        argv = [*command, *flag_list, "-include", str(HEADER), *includes, "-o", str(lib), str(cpp)]
+        done = subprocess.run(argv, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise KernelError(f"{name}: the C++ compiler rejected the kernel source "
+                              f"(command: {shlex.join(argv)}):\n{done.stderr.strip()}")
+        os.replace(cpp, target.with_suffix(".cpp"))  # the translated source, for the curious
+        os.replace(lib, target)
+    stats["compiled"] += 1
+    return target
+
+
+def asan_runtime() -> str | None:
+    """Path of the compiler's libasan.so, or None when it has none."""
+    try:
+        command = compiler_command()
+        done = subprocess.run([*command, "-print-file-name=libasan.so"], capture_output=True,
+                              text=True, timeout=60)
+    except (KernelError, OSError, subprocess.SubprocessError):
+        return None
+    path = done.stdout.strip()
+    return path if os.path.isabs(path) and os.path.exists(path) else None
+
+
+def sanitizer_env() -> dict[str, str]:
+    """A copy of os.environ set up to run Python with the sanitized emulator, e.g.
+    `subprocess.run([sys.executable, "script.py"], env=runtime.sanitizer_env())`.
+
+    AddressSanitizer's runtime must be loaded before anything else in the process, so it goes
+    in LD_PRELOAD; leak detection is off because the Python interpreter itself never frees
+    some memory at exit and would drown the report."""
+    lib = asan_runtime()
+    if lib is None:
+        raise KernelError("the C++ compiler has no AddressSanitizer runtime (libasan.so); "
+                          "install it (Debian/Ubuntu: apt-get install libasan8) or use g++")
+    env = dict(os.environ)
+    env.update(LD_PRELOAD=lib, ASAN_OPTIONS="detect_leaks=0",
+               UBSAN_OPTIONS="print_stacktrace=1", REDNET_EMU_SANITIZE="1")
+    return env
+
+
+def check_sanitizer_loaded() -> None:
+    """Raise (instead of letting ASan abort the interpreter) when a sanitized library is about
+    to be loaded into a process that did not start with the ASan runtime preloaded."""
+    import ctypes
+
+    if hasattr(ctypes.CDLL(None), "__asan_init"):
+        return
+    raise KernelError(
+        "REDNET_EMU_SANITIZE=1 builds kernels with AddressSanitizer, whose runtime must be "
+        "loaded first in the process. Run Python as:\n"
+        "  LD_PRELOAD=$(g++ -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0 "
+        "REDNET_EMU_SANITIZE=1 python ...\n"
+        "or, from Python, subprocess.run(..., env=rednet_cupy.runtime.sanitizer_env())"
+    )

@@ -1,0 +1,141 @@
+"""The "emulate" device: the kernel file compiled for the CPU, launched through ctypes.
+
+What happens to a kernel source, and why:
+
+1. One text rewrite, `extern __shared__ T name[];` (dynamic shared memory, sized at launch).
+   C++ has no such thing; inside a function it becomes
+   `T* const name = reinterpret_cast<T*>(rednet_emu::dynamic_shared);`, at file scope a macro
+   with the same meaning. Line numbers are kept, and a `#line` directive makes compiler
+   messages point into the original file. Everything else is left to cuda_emu.h.
+2. After the source, one `extern "C"` launcher per kernel, which hands the kernel and the
+   launch to `rednet_emu::launch` (see the header): blocks in sequence, each an OpenMP team.
+3. The library is compiled and cached (compiler.py) and loaded with ctypes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import compiler
+from .errors import KernelError
+from .signature import Param, mask_comments
+
+# Idle OpenMP threads must sleep, not spin: a block has up to 1024 threads on a few cores, and
+# a thread spinning at a barrier takes the core from the thread that would let it through.
+# libgomp reads this once, when it is first loaded, hence before any library is. On a 2-core
+# machine a 256-thread block with two barriers took 1.7-2.1 ms passive, 8-12 ms with
+# OMP_WAIT_POLICY=active, and 2.7 ms with libgomp's default (a short spin, then sleep).
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+_DYNAMIC_SHARED = re.compile(
+    r"\bextern\s+(?:__shared__\s+(?:__align__\s*\(\s*\d+\s*\)\s*)?|"
+    r"__align__\s*\(\s*\d+\s*\)\s*__shared__\s+)"
+    r"(?P<type>[A-Za-z_][\w\s]*?)\s*(?:__align__\s*\(\s*\d+\s*\)\s*)?"
+    r"\b(?P<name>[A-Za-z_]\w*)\s*\[\s*\]\s*;"
+)
+
+# Only one emulated launch at a time in a process: launches share the header's globals
+# (gridDim, blockDim, blockIdx) and the cores.
+_launch_lock = threading.Lock()
+
+
+def _brace_depth(text: str, end: int) -> int:
+    return text.count("{", 0, end) - text.count("}", 0, end)
+
+
+def translate(source: str, filename: str) -> str:
+    """Rewrite dynamic shared memory declarations (the one thing cuda_emu.h cannot do)."""
+    masked = mask_comments(source)
+    pieces, last = [f'#line 1 "{filename}"\n'], 0
+    for m in _DYNAMIC_SHARED.finditer(masked):
+        ctype, name = " ".join(m.group("type").split()), m.group("name")
+        if _brace_depth(masked, m.start()) > 0:
+            new = f"{ctype}* const {name} = reinterpret_cast<{ctype}*>(rednet_emu::dynamic_shared);"
+        else:
+            new = f"#define {name} (reinterpret_cast<{ctype}*>(rednet_emu::dynamic_shared))"
+        pieces += [source[last : m.start()], new, "\n" * masked.count("\n", m.start(), m.end())]
+        last = m.end()
+    pieces.append(source[last:])
+    return "".join(pieces)
+
+
+def launchers(kernels: list[str]) -> str:
+    """One C entry point per kernel; the template in cuda_emu.h does the work."""
+    out = ["\n#line 1 \"<rednet emulator launchers>\"\n"]
+    for k in kernels:
+        out.append(
+            f'extern "C" int rednet_launch_{k}(unsigned gx, unsigned gy, unsigned gz, '
+            f"unsigned bx, unsigned by, unsigned bz, std::size_t shared, void** args, "
+            f"char* err, std::size_t err_len) {{\n"
+            f'  return rednet_emu::launch(&{k}, "{k}", gx, gy, gz, bx, by, bz, shared, args, '
+            f"err, err_len);\n}}\n"
+        )
+    return "".join(out)
+
+
+def _included_text(source: str, include_dirs: list[Path], seen: set[Path] | None = None) -> str:
+    """The text of every local header the source includes, recursively: part of the cache key,
+    so that editing a .cuh rebuilds the kernels that use it."""
+    seen = set() if seen is None else seen
+    parts = []
+    for name in re.findall(r'^\s*#\s*include\s*"([^"]+)"', source, flags=re.M):
+        for d in include_dirs:
+            path = (d / name).resolve()
+            if path.is_file() and path not in seen:
+                seen.add(path)
+                text = path.read_text()
+                parts += [str(path), text, _included_text(text, include_dirs, seen)]
+                break
+    return "\0".join(parts)
+
+
+_SCALARS = {np.dtype(t): c for t, c in [
+    (np.float32, ctypes.c_float), (np.float64, ctypes.c_double), (np.bool_, ctypes.c_bool),
+    (np.int8, ctypes.c_int8), (np.uint8, ctypes.c_uint8), (np.int16, ctypes.c_int16),
+    (np.uint16, ctypes.c_uint16), (np.int32, ctypes.c_int32), (np.uint32, ctypes.c_uint32),
+    (np.int64, ctypes.c_int64), (np.uint64, ctypes.c_uint64)]}
+
+
+class EmulatorModule:
+    """A kernel source built for the CPU; `launch` runs one checked launch."""
+
+    xp = np
+
+    def __init__(self, source: str, name: str, kernels: dict[str, list[Param]],
+                 filename: str, include_dirs: list[Path]) -> None:
+        if not kernels:
+            raise KernelError(f'{name}: no extern "C" __global__ kernel in the source')
+        if compiler.sanitizing():
+            compiler.check_sanitizer_loaded()
+        code = translate(source, filename) + launchers(list(kernels))
+        path = compiler.build(code, name, include_dirs, _included_text(source, include_dirs))
+        self.path = path
+        self._lib = ctypes.CDLL(str(path))
+        self._entry = {}
+        for k in kernels:
+            entry = getattr(self._lib, f"rednet_launch_{k}")
+            entry.argtypes = [ctypes.c_uint] * 6 + [ctypes.c_size_t, ctypes.c_void_p,
+                                                    ctypes.c_char_p, ctypes.c_size_t]
+            entry.restype = ctypes.c_int
+            self._entry[k] = entry
+
+    def launch(self, kernel: str, params: list[Param], grid: tuple[int, int, int],
+               block: tuple[int, int, int], args: list[Any], shared_mem: int) -> None:
+        """Pass each argument by address: the C side reads it at the parameter's own type."""
+        values = [
+            ctypes.c_void_p(a.ctypes.data) if p.pointer else _SCALARS[p.dtype](a.item())
+            for p, a in zip(params, args, strict=True)
+        ]
+        argv = (ctypes.c_void_p * max(len(values), 1))(*[ctypes.addressof(v) for v in values])
+        err = ctypes.create_string_buffer(512)
+        with _launch_lock:
+            rc = self._entry[kernel](*grid, *block, shared_mem, argv, err, len(err))
+        if rc:
+            raise KernelError(err.value.decode(errors="replace"))
