@@ -1,12 +1,14 @@
-"""The `rednet` command."""
+"""The `rednet` command: train, denoise, upscale, eval, demo, gradcheck, info."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from pathlib import Path
 
 
+# ------------------------------------------------------------------------------ commands
 def cmd_gradcheck(args: argparse.Namespace) -> int:
     from rednet_cupy import selfcheck
 
@@ -28,18 +30,253 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_config(args: argparse.Namespace):
+    from rednet_cupy.model import preset
+
+    overrides = {k: v for k, v in (("depth", args.depth), ("width", args.width),
+                                   ("skip_every", args.skip_every), ("padding", args.padding))
+                 if v is not None}
+    if args.no_residual:
+        overrides["residual"] = False
+    return preset(args.preset, **overrides)
+
+
+def _train_images(args: argparse.Namespace):
+    from rednet_cupy.data import builtin_split, load_images
+
+    if args.data is None:
+        train, val = builtin_split()
+        print(f"data: {len(train)} built-in images from scikit-image, "
+              f"{len(val)} held out for validation")
+        return train, val
+    train = load_images(args.data)
+    val = load_images(args.val) if args.val else builtin_split()[1]
+    print(f"data: {len(train)} images from {args.data}; validation: "
+          f"{len(val)} images from {args.val or 'the built-in set'}")
+    return train, val
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from dataclasses import asdict, fields
+
+    from rednet_cupy.checkpoint import load_checkpoint
+    from rednet_cupy.model import RedNetConfig
+    from rednet_cupy.train import RESUME_FREE, TrainConfig, Trainer, export_model, fit
+
+    out = Path(args.out)
+    ckpt = out / "checkpoint.npz"
+    given = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
+             if getattr(args, f.name, None) is not None}
+    if args.resume:
+        if not ckpt.is_file():
+            raise FileNotFoundError(f"{ckpt}: no checkpoint to resume (train without --resume)")
+        _, header = load_checkpoint(ckpt)
+        model_cfg = RedNetConfig(**header["model"])
+        saved = header["train"]
+        changed = {k: v for k, v in given.items() if k not in RESUME_FREE and saved.get(k) != v}
+        if changed:
+            raise ValueError(f"--resume continues the saved setup; these differ from it: "
+                             f"{changed} (saved: { {k: saved.get(k) for k in changed} })")
+        cfg = TrainConfig(**{**saved, **{k: v for k, v in given.items() if k in RESUME_FREE}})
+    else:
+        model_cfg = _model_config(args)
+        cfg = TrainConfig(**given)
+    train, val = _train_images(args)
+    trainer = Trainer(model_cfg, cfg, train, val, device=args.device)
+    if args.resume:
+        trainer.load(ckpt)
+        print(f"resumed from {ckpt} at step {trainer.step}")
+    print(f"model: {model_cfg} ({trainer.net.num_params():,} parameters) on "
+          f"device '{trainer.F.name}'")
+    print(f"training: {asdict(cfg)}")
+    result = fit(trainer, out, progress=not args.quiet)
+    h = trainer.history
+    if result.interrupted:
+        print(f"interrupted: saved step {trainer.step} to {ckpt}; continue with "
+              f"`rednet train --out {out} --resume`")
+        return 130
+    model_path = out / "model.npz"
+    export_model(trainer, model_path)
+    msg = f"done: {trainer.step} steps in {h.seconds / 60:.1f} min; checkpoint {ckpt}, "
+    msg += f"model {model_path}"
+    if result.curve:
+        msg += f", curve {result.curve}"
+    print(msg)
+    if h.val_psnr:
+        print(f"validation PSNR {h.val_psnr[-1]:.2f} dB (input {h.val_input_psnr:.2f} dB)")
+    return 0
+
+
+def _load_net(args: argparse.Namespace, task: str):
+    from rednet_cupy.pretrained import default_denoiser
+    from rednet_cupy.train import load_model
+
+    if args.model is None and task == "sr":
+        raise FileNotFoundError("no super-resolution model ships with the package: train one "
+                                "with `rednet train --task sr --levels 2,3,4`, then pass "
+                                "--model RUN/model.npz")
+    path = args.model or default_denoiser()
+    net, header = load_model(path, device=args.device)
+    if header.get("task", task) != task:
+        raise ValueError(f"{path} is a '{header['task']}' model, not a '{task}' model")
+    return net
+
+
+def _restore_file(args: argparse.Namespace, task: str) -> int:
+    import numpy as np
+
+    from rednet_cupy.imageio import read_image, write_image
+    from rednet_cupy.infer import bicubic_upscale, restore
+
+    net = _load_net(args, task)
+    img = read_image(args.input)
+    if task == "sr":
+        img = bicubic_upscale(img, args.scale)
+    t = time.perf_counter()
+    out = restore(net, img, task=task, tile=args.tile, ensemble=args.ensemble)
+    write_image(args.output, np.clip(out, 0, 1))
+    h, w = img.shape[:2]
+    print(f"{args.input} -> {args.output} ({w}x{h}, {time.perf_counter() - t:.1f} s on "
+          f"'{net.F.name}')")
+    return 0
+
+
+def cmd_denoise(args: argparse.Namespace) -> int:
+    return _restore_file(args, "denoise")
+
+
+def cmd_upscale(args: argparse.Namespace) -> int:
+    return _restore_file(args, "sr")
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from rednet_cupy.data import builtin_split, list_images
+    from rednet_cupy.evaluate import evaluate, save_grid, table
+    from rednet_cupy.imageio import atomic_write, read_image
+
+    net = _load_net(args, args.task)
+    if args.data:
+        images = [(p.stem, read_image(p)) for p in list_images(args.data)]
+    else:
+        images = [(f"builtin{i}", im) for i, im in enumerate(builtin_split()[1])]
+    levels = [float(x) for x in args.levels.split(",")]
+    scores, examples = evaluate({"RED-Net": net}, images, args.task, levels,
+                                baselines=not args.no_baselines, ensemble=args.ensemble)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    md = table(scores, args.task, title=f"{args.data or 'built-in images'}, {args.task}")
+    print(md)
+    with atomic_write(out / "results.md") as f:
+        f.write((md + "\n").encode())
+    save_grid(examples, out / "grid.png")
+    print(f"\nwrote {out / 'results.md'} and {out / 'grid.png'}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from rednet_cupy.demo import run_demo
+
+    run_demo(Path(args.out), device=args.device, steps=args.steps, progress=not args.quiet)
+    return 0
+
+
+# ------------------------------------------------------------------------------ parser
+def _device_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "emulate", "cuda"],
+                   help="where to run: cuda (GPU kernels), cpu (NumPy), emulate (GPU kernels "
+                        "on the CPU, slow); auto picks cuda when usable, else cpu")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rednet",
-        description="RED-Net image denoising and super-resolution from hand-written CUDA kernels.",
+        description="RED-Net image denoising and super-resolution from hand-written CUDA "
+                    "kernels (Mao, Shen, Yang, NIPS 2016).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="train a small RED-Net on built-in images and show what "
+                       "it learned (about 5 minutes on a 2-core CPU)")
+    p.add_argument("--out", default="rednet-demo", help="folder for the table, grid and curve")
+    p.add_argument("--steps", type=int, default=None, help="training steps (default: sized "
+                   "to the device)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _device_arg(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("denoise", help="denoise an image with the shipped model (or --model)")
+    p.add_argument("input", help="image file (PNG, JPEG, BMP, TIFF; gray or colour)")
+    p.add_argument("-o", "--output", required=True, help="output image file")
+    p.add_argument("--model", default=None, help="model file (default: the shipped denoiser)")
+    p.add_argument("--tile", type=int, default=256, help="tile size; memory stays bounded")
+    p.add_argument("--ensemble", action="store_true",
+                   help="average the 8 flips/rotations (slightly better, 8x slower)")
+    _device_arg(p)
+    p.set_defaults(func=cmd_denoise)
+
+    p = sub.add_parser("upscale", help="upscale an image by --scale with an SR model")
+    p.add_argument("input", help="image file")
+    p.add_argument("-o", "--output", required=True, help="output image file")
+    p.add_argument("--scale", type=float, required=True, help="upscaling factor, e.g. 2")
+    p.add_argument("--model", default=None, help="super-resolution model (rednet train --task sr)")
+    p.add_argument("--tile", type=int, default=256, help="tile size")
+    p.add_argument("--ensemble", action="store_true", help="average the 8 flips/rotations")
+    _device_arg(p)
+    p.set_defaults(func=cmd_upscale)
+
+    p = sub.add_parser("eval", help="PSNR/SSIM on a folder against baselines; table and grid")
+    p.add_argument("--data", default=None, help="folder of clean images (default: built-in)")
+    p.add_argument("--task", default="denoise", choices=["denoise", "sr"])
+    p.add_argument("--levels", default="15,25,50", help="sigmas or scales, comma-separated")
+    p.add_argument("--model", default=None, help="model file (default: the shipped denoiser)")
+    p.add_argument("--out", default="rednet-eval", help="folder for results.md and grid.png")
+    p.add_argument("--no-baselines", action="store_true", help="skip NLM/wavelet/TV")
+    p.add_argument("--ensemble", action="store_true", help="average the 8 flips/rotations")
+    _device_arg(p)
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("train", help="train RED-Net; checkpoints, --resume, curve PNG",
+                       description="Train RED-Net. Ctrl-C saves a checkpoint and stops; "
+                       "`--resume` continues exactly where it stopped.")
+    g = p.add_argument_group("model")
+    g.add_argument("--preset", default="RED10", choices=["RED10", "RED20", "RED30"])
+    g.add_argument("--depth", type=int, help="total layers (even), overrides the preset")
+    g.add_argument("--width", type=int, help="feature maps per layer (preset: 64)")
+    g.add_argument("--skip-every", type=int, help="skip spacing, 0 = none")
+    g.add_argument("--padding", type=int, choices=[0, 1], help="0: paper, 1: released (default)")
+    g.add_argument("--no-residual", action="store_true", help="do not add the input to the output")
+    g = p.add_argument_group("data")
+    g.add_argument("--data", help="folder of training images (default: built-in images)")
+    g.add_argument("--val", help="folder of validation images (default: built-in held-out)")
+    g.add_argument("--task", choices=["denoise", "sr"])
+    g.add_argument("--levels", help="noise sigmas '15,25,50' or range '0:55'; SR scales '2,3,4'")
+    g.add_argument("--val-level", type=float, help="sigma or scale for validation (default 25)")
+    g.add_argument("--patch-size", type=int, help="default 50 (the paper's)")
+    g.add_argument("--batch-size", type=int, help="default 16")
+    g = p.add_argument_group("optimisation")
+    g.add_argument("--steps", type=int, help="total steps (default 1000)")
+    g.add_argument("--lr", type=float, help="Adam learning rate (default 1e-3)")
+    g.add_argument("--lr-min", type=float, help="final learning rate of the cosine schedule")
+    g.add_argument("--schedule", choices=["cosine", "constant"])
+    g.add_argument("--warmup", type=int, help="linear warm-up steps")
+    g.add_argument("--seed", type=int, help="seed of weights, patches and noise (default 0)")
+    g = p.add_argument_group("run")
+    g.add_argument("--out", default="runs/rednet", help="folder for checkpoint, curve, model")
+    g.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    g.add_argument("--val-every", type=int, help="validation interval in steps")
+    g.add_argument("--ckpt-every", type=int, help="checkpoint interval in steps")
+    g.add_argument("--log-every", type=int, help="logging interval in steps")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    _device_arg(g)
+    p.set_defaults(func=cmd_train)
+
     p = sub.add_parser("gradcheck", help="check every op's gradients and a whole RED-Net "
                        "against finite differences (exit 1 on any failure)")
-    p.add_argument("--seed", type=int, default=0, help="random seed for shapes' contents")
+    p.add_argument("--seed", type=int, default=0, help="random seed for the checks' data")
     p.set_defaults(func=cmd_gradcheck)
-    p = sub.add_parser("info", help="devices usable here, GPU, CuPy/CUDA versions, C++ compiler, "
-                       "emulator cache")
+
+    p = sub.add_parser("info", help="devices usable here, GPU, CuPy/CUDA versions, C++ "
+                       "compiler, emulator cache")
     p.set_defaults(func=cmd_info)
     return parser
 
@@ -49,8 +286,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("rednet: interrupted", file=sys.stderr)
         return 130
+    except (ValueError, OSError, RuntimeError) as e:
+        # Bad input of every kind (unreadable image, empty folder, corrupt checkpoint, no
+        # GPU, diverged training) is one clear line, not a traceback.
+        print(f"rednet: error: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 import numpy as np
 import pytest
+from conftest import rel_error
 
+from rednet_cupy import ops
 from rednet_cupy import reference as R
 from rednet_cupy.reference.gradcheck import check_op
 
@@ -122,3 +124,110 @@ def test_backward_rejects_dy_of_the_wrong_shape():
     x, w = np.zeros((1, 3, 5, 5)), np.zeros((2, 3, 3, 3))
     with pytest.raises(ValueError, match=r"conv2d: argument 'dy' .*\(1, 2, 5, 5\)"):
         R.conv2d_backward(np.zeros((1, 2, 4, 4)), x, w, 1)
+
+
+# ---- the kernels (kernels/conv2d.cu via rednet_cupy/ops/conv2d.py) against the reference ----
+#
+# float32 on the device, float64 in the reference, relative error < 1e-4 for y, dx, dw, db.
+# Every output is NaN-filled before its launch (conftest sets REDNET_POISON), so an element
+# a kernel forgets to write fails the comparison.
+# (N, C_in, C_out, H, W, padding). The forward runs 16x16 tiles and CO_TILE = 8 output
+# channels per thread; dx runs the same kernel with C_in and C_out swapped. So: sizes that
+# are not multiples of 16 (partial tiles at the right and bottom), one and several tiles,
+# channel counts 1, 9, 17 (partial channel groups), batch 1 and 3, both paddings. Emulator
+# time grows with C_in * C_out (the weight gradient runs one 256-thread block per pair).
+KERNEL_SHAPES = [
+    (1, 1, 1, 1, 1, 1),  # a single pixel: every tap but the centre falls in the padding
+    (1, 1, 1, 3, 3, 0),  # a single output pixel
+    (3, 1, 9, 5, 7, 0),
+    (1, 9, 17, 17, 33, 1),  # 3 channel groups (8, 8, 1), 2 x 3 tiles
+    (3, 17, 1, 31, 16, 0),  # dx: 17 channels; W exactly one tile, H just under two
+    (3, 9, 9, 18, 17, 1),  # a one-row, one-column partial tile past a full one
+    (2, 17, 9, 33, 19, 0),  # 31 x 17 outputs: 2 x 2 tiles, both partial; 17 -> 9 channels
+]
+
+
+def _shape_id(shape) -> str:
+    n, ci, co, h, w, p = shape
+    return f"n{n}-c{ci}x{co}-{h}x{w}-p{p}"
+
+
+def _assert_device_array(F, a, shape) -> None:
+    assert isinstance(a, F.xp.ndarray), type(a)
+    assert a.dtype == np.float32 and tuple(a.shape) == tuple(shape), (a.dtype, a.shape)
+
+
+@pytest.mark.parametrize("shape", KERNEL_SHAPES, ids=_shape_id)
+def test_kernels_match_the_reference(kernel_device, shape, rng):
+    F = ops.get(kernel_device)
+    n, ci, co, h, w, p = shape
+    x = rng.standard_normal((n, ci, h, w)).astype(np.float32)
+    wt = rng.standard_normal((co, ci, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(co).astype(np.float32)
+    f64 = [a.astype(np.float64) for a in (x, wt, b)]
+
+    y = F.conv2d_forward(F.asarray(x), F.asarray(wt), F.asarray(b), p)
+    expected = R.conv2d_forward(*f64, p)
+    _assert_device_array(F, y, expected.shape)
+    assert expected.shape == (n, co, h + 2 * p - 2, w + 2 * p - 2)
+    err = rel_error(F.to_numpy(y), expected)
+    assert err < 1e-4, f"y: rel error {err:.2e}"
+
+    dy = rng.standard_normal(expected.shape).astype(np.float32)
+    got = F.conv2d_backward(F.asarray(dy), F.asarray(x), F.asarray(wt), p)
+    want = R.conv2d_backward(dy.astype(np.float64), f64[0], f64[1], p)
+    assert len(got) == 3
+    for name, g, e in zip(("dx", "dw", "db"), got, want, strict=True):
+        _assert_device_array(F, g, e.shape)
+        err = rel_error(F.to_numpy(g), e)
+        assert err < 1e-4, f"{name}: rel error {err:.2e}"
+
+
+def _strided(F, a):
+    """A non-contiguous device array with the values (and shape) of `a`."""
+    big = F.xp.zeros((*a.shape[:-1], 2 * a.shape[-1]), dtype=a.dtype)
+    big[..., ::2] = F.asarray(a, dtype=a.dtype)
+    view = big[..., ::2]
+    assert not view.flags.c_contiguous
+    return view
+
+
+def _bad(F, a, fault):
+    return F.asarray(a, dtype=np.float64) if fault == "float64" else _strided(F, a)
+
+
+@pytest.mark.parametrize("fault", ["float64", "strided"])
+@pytest.mark.parametrize("arg", ["x", "w", "b"])
+def test_forward_kernel_rejects_what_it_cannot_read(kernel_device, arg, fault, rng):
+    F = ops.get(kernel_device)
+    args = {"x": rng.standard_normal((2, 3, 6, 5)).astype(np.float32),
+            "w": rng.standard_normal((4, 3, 3, 3)).astype(np.float32),
+            "b": rng.standard_normal(4).astype(np.float32)}
+    dev = {k: _bad(F, v, fault) if k == arg else F.asarray(v) for k, v in args.items()}
+    with pytest.raises(ValueError, match=rf"^conv2d: argument '{arg}' must be "):
+        F.conv2d_forward(dev["x"], dev["w"], dev["b"], 1)
+
+
+@pytest.mark.parametrize("fault", ["float64", "strided"])
+@pytest.mark.parametrize("arg", ["dy", "x", "w"])
+def test_backward_kernels_reject_what_they_cannot_read(kernel_device, arg, fault, rng):
+    F = ops.get(kernel_device)
+    args = {"dy": rng.standard_normal((2, 4, 4, 3)).astype(np.float32),
+            "x": rng.standard_normal((2, 3, 6, 5)).astype(np.float32),
+            "w": rng.standard_normal((4, 3, 3, 3)).astype(np.float32)}
+    dev = {k: _bad(F, v, fault) if k == arg else F.asarray(v) for k, v in args.items()}
+    with pytest.raises(ValueError, match=rf"^conv2d: argument '{arg}' must be "):
+        F.conv2d_backward(dev["dy"], dev["x"], dev["w"], 0)
+
+
+@pytest.mark.gpu
+def test_cuda_rejects_a_numpy_array(rng):
+    F = ops.get("cuda")
+    x = rng.standard_normal((2, 3, 6, 5)).astype(np.float32)
+    w = F.asarray(rng.standard_normal((4, 3, 3, 3)))
+    b = F.asarray(np.zeros(4))
+    with pytest.raises(ValueError, match=r"^conv2d: argument 'x' must be a cupy\.ndarray"):
+        F.conv2d_forward(x, w, b, 1)
+    dy = rng.standard_normal((2, 4, 6, 5)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"^conv2d: argument 'dy' must be a cupy\.ndarray"):
+        F.conv2d_backward(dy, F.asarray(x), w, 1)

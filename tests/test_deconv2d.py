@@ -3,7 +3,9 @@ PyTorch's definition of ConvTranspose2d, and the inner-product identity."""
 
 import numpy as np
 import pytest
+from conftest import rel_error
 
+from rednet_cupy import ops
 from rednet_cupy import reference as R
 from rednet_cupy.reference.gradcheck import check_op
 
@@ -76,3 +78,106 @@ def test_bad_input_names_deconv2d():
         R.deconv2d_forward(np.zeros((1, 4, 5, 5)), w, np.zeros(4), 1)
     with pytest.raises(ValueError, match=r"^deconv2d: argument 'dy'"):
         R.deconv2d_backward(np.zeros((1, 2, 5, 5)), np.zeros((1, 4, 5, 5)), w, 0)
+
+
+# ---- the kernels (conv2d.cu's, through rednet_cupy/ops/deconv2d.py) against the reference ----
+#
+# deconv2d has no kernel of its own: its forward is conv2d_forward on flipped weights with
+# padding 2 - p, its input gradient conv2d_forward with padding p, its weight gradient
+# conv2d_weight_grad with x and dy swapped. These tests hold the wrapper to those identities
+# in float32 (relative error < 1e-4, outputs NaN-filled before each launch).
+# (N, C_in, C_out, H, W, padding); padding 0 grows the map by 2, padding 1 keeps its size.
+KERNEL_SHAPES = [
+    (1, 1, 1, 1, 1, 0),  # one pixel grows to 3x3
+    (1, 1, 1, 1, 1, 1),
+    (3, 9, 1, 5, 7, 1),
+    (1, 17, 9, 15, 31, 0),  # 17 x 33 outputs: partial tiles both ways
+    (3, 1, 17, 31, 16, 1),  # 17 output channels: groups of 8, 8, 1
+    (2, 9, 9, 16, 14, 0),  # 18 x 16 outputs
+]
+
+
+def _shape_id(shape) -> str:
+    n, ci, co, h, w, p = shape
+    return f"n{n}-c{ci}x{co}-{h}x{w}-p{p}"
+
+
+def _assert_device_array(F, a, shape) -> None:
+    assert isinstance(a, F.xp.ndarray), type(a)
+    assert a.dtype == np.float32 and tuple(a.shape) == tuple(shape), (a.dtype, a.shape)
+
+
+@pytest.mark.parametrize("shape", KERNEL_SHAPES, ids=_shape_id)
+def test_kernels_match_the_reference(kernel_device, shape, rng):
+    F = ops.get(kernel_device)
+    n, ci, co, h, w, p = shape
+    x = rng.standard_normal((n, ci, h, w)).astype(np.float32)
+    wt = rng.standard_normal((ci, co, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(co).astype(np.float32)
+    f64 = [a.astype(np.float64) for a in (x, wt, b)]
+
+    y = F.deconv2d_forward(F.asarray(x), F.asarray(wt), F.asarray(b), p)
+    expected = R.deconv2d_forward(*f64, p)
+    assert expected.shape == (n, co, h + 2 - 2 * p, w + 2 - 2 * p)
+    _assert_device_array(F, y, expected.shape)
+    err = rel_error(F.to_numpy(y), expected)
+    assert err < 1e-4, f"y: rel error {err:.2e}"
+
+    dy = rng.standard_normal(expected.shape).astype(np.float32)
+    got = F.deconv2d_backward(F.asarray(dy), F.asarray(x), F.asarray(wt), p)
+    want = R.deconv2d_backward(dy.astype(np.float64), f64[0], f64[1], p)
+    assert len(got) == 3
+    for name, g, e in zip(("dx", "dw", "db"), got, want, strict=True):
+        _assert_device_array(F, g, e.shape)
+        err = rel_error(F.to_numpy(g), e)
+        assert err < 1e-4, f"{name}: rel error {err:.2e}"
+
+
+def _strided(F, a):
+    """A non-contiguous device array with the values (and shape) of `a`."""
+    big = F.xp.zeros((*a.shape[:-1], 2 * a.shape[-1]), dtype=a.dtype)
+    big[..., ::2] = F.asarray(a, dtype=a.dtype)
+    view = big[..., ::2]
+    assert not view.flags.c_contiguous
+    return view
+
+
+def _bad(F, a, fault):
+    return F.asarray(a, dtype=np.float64) if fault == "float64" else _strided(F, a)
+
+
+@pytest.mark.parametrize("fault", ["float64", "strided"])
+@pytest.mark.parametrize("arg", ["x", "w", "b"])
+def test_forward_kernel_rejects_what_it_cannot_read(kernel_device, arg, fault, rng):
+    F = ops.get(kernel_device)
+    args = {"x": rng.standard_normal((2, 3, 6, 5)).astype(np.float32),
+            "w": rng.standard_normal((3, 4, 3, 3)).astype(np.float32),
+            "b": rng.standard_normal(4).astype(np.float32)}
+    dev = {k: _bad(F, v, fault) if k == arg else F.asarray(v) for k, v in args.items()}
+    with pytest.raises(ValueError, match=rf"^deconv2d: argument '{arg}' must be "):
+        F.deconv2d_forward(dev["x"], dev["w"], dev["b"], 1)
+
+
+@pytest.mark.parametrize("fault", ["float64", "strided"])
+@pytest.mark.parametrize("arg", ["dy", "x", "w"])
+def test_backward_kernels_reject_what_they_cannot_read(kernel_device, arg, fault, rng):
+    F = ops.get(kernel_device)
+    args = {"dy": rng.standard_normal((2, 4, 8, 7)).astype(np.float32),
+            "x": rng.standard_normal((2, 3, 6, 5)).astype(np.float32),
+            "w": rng.standard_normal((3, 4, 3, 3)).astype(np.float32)}
+    dev = {k: _bad(F, v, fault) if k == arg else F.asarray(v) for k, v in args.items()}
+    with pytest.raises(ValueError, match=rf"^deconv2d: argument '{arg}' must be "):
+        F.deconv2d_backward(dev["dy"], dev["x"], dev["w"], 0)
+
+
+@pytest.mark.gpu
+def test_cuda_rejects_a_numpy_array(rng):
+    F = ops.get("cuda")
+    x = rng.standard_normal((2, 3, 6, 5)).astype(np.float32)
+    w = F.asarray(rng.standard_normal((3, 4, 3, 3)))
+    b = F.asarray(np.zeros(4))
+    with pytest.raises(ValueError, match=r"^deconv2d: argument 'x' must be a cupy\.ndarray"):
+        F.deconv2d_forward(x, w, b, 1)
+    dy = rng.standard_normal((2, 4, 6, 5)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"^deconv2d: argument 'dy' must be a cupy\.ndarray"):
+        F.deconv2d_backward(dy, F.asarray(x), w, 1)

@@ -2,7 +2,9 @@
 
 import numpy as np
 import pytest
+from conftest import rel_error
 
+from rednet_cupy import ops
 from rednet_cupy import reference as R
 from rednet_cupy.reference.gradcheck import check_gradients
 
@@ -33,3 +35,91 @@ def test_bad_input():
         R.mse_loss_forward(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 2, 3)))
     with pytest.raises(ValueError, match=r"^mse_loss: argument 'pred' must be non-empty"):
         R.mse_loss_forward(np.zeros((0, 1, 2, 2)), np.zeros((0, 1, 2, 2)))
+
+
+# ---- the kernels (kernels/mse_loss.cu via rednet_cupy/ops/mse_loss.py) against the reference ----
+#
+# The loss is a two-launch tree reduction (blocks of 256, at most 256 partial sums); the
+# gradient one thread per element. Sizes: 1, below one block, several partial blocks.
+ELEMENTWISE_SHAPES = [(1, 1, 1, 1), (3, 17, 5, 7), (1, 9, 31, 16), (3, 1, 17, 33)]
+
+
+def _assert_device_array(F, a, shape) -> None:
+    assert isinstance(a, F.xp.ndarray), type(a)
+    assert a.dtype == np.float32 and tuple(a.shape) == tuple(shape), (a.dtype, a.shape)
+
+
+def _strided(F, a):
+    """A non-contiguous device array with the values (and shape) of `a`."""
+    big = F.xp.zeros((*a.shape[:-1], 2 * a.shape[-1]), dtype=a.dtype)
+    big[..., ::2] = F.asarray(a, dtype=a.dtype)
+    view = big[..., ::2]
+    assert not view.flags.c_contiguous
+    return view
+
+
+def _bad(F, a, fault):
+    return F.asarray(a, dtype=np.float64) if fault == "float64" else _strided(F, a)
+
+
+@pytest.mark.parametrize("shape", ELEMENTWISE_SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_kernels_match_the_reference(kernel_device, shape, rng):
+    F = ops.get(kernel_device)
+    pred = rng.standard_normal(shape).astype(np.float32)
+    target = rng.standard_normal(shape).astype(np.float32)
+    p64, t64 = pred.astype(np.float64), target.astype(np.float64)
+    loss = F.mse_loss_forward(F.asarray(pred), F.asarray(target))
+    assert isinstance(loss, float)  # the contract: a Python float on every device
+    assert rel_error(loss, R.mse_loss_forward(p64, t64)) < 1e-4
+    dpred = F.mse_loss_backward(F.asarray(pred), F.asarray(target))
+    _assert_device_array(F, dpred, shape)
+    assert rel_error(F.to_numpy(dpred), R.mse_loss_backward(p64, t64)) < 1e-4
+
+
+def test_reduction_strides_through_more_elements_than_threads(kernel_device, rng):
+    """The wrapper uses up to 256 partial sums, so past 65536 elements the first pass loops,
+    and the second pass loops when there are more partials than its 256 threads. Launching
+    the kernels with small grids takes both paths cheaply."""
+    F = ops.get(kernel_device)
+    n = 5003
+    pred = rng.standard_normal(n).astype(np.float32)
+    target = rng.standard_normal(n).astype(np.float32)
+    partial, loss = F.device.empty((3,)), F.device.empty((1,))
+    F.device.launch("mse_loss", "mse_loss_partial", (3,), (256,),
+                    (F.asarray(pred), F.asarray(target), partial, n))
+    F.device.launch("mse_loss", "mse_loss_finalize", (1,), (256,), (partial, loss, 3, 1.0 / n))
+    expected = R.mse_loss_forward(pred.astype(np.float64), target.astype(np.float64))
+    assert rel_error(F.to_numpy(loss)[0], expected) < 1e-4
+
+    many = rng.random(701).astype(np.float32)  # 701 partial sums for one block of 256
+    F.device.launch("mse_loss", "mse_loss_finalize", (1,), (256,),
+                    (F.asarray(many), loss, 701, 0.5))
+    assert rel_error(F.to_numpy(loss)[0], 0.5 * many.astype(np.float64).sum()) < 1e-4
+
+    dpred = F.device.empty((n,))
+    F.device.launch("mse_loss", "mse_loss_backward", (3,), (64,),
+                    (F.asarray(pred), F.asarray(target), dpred, n, 2.0 / n))
+    expected = R.mse_loss_backward(pred.astype(np.float64), target.astype(np.float64))
+    assert rel_error(F.to_numpy(dpred), expected) < 1e-4
+
+
+@pytest.mark.parametrize("fault", ["float64", "strided"])
+def test_kernels_reject_what_they_cannot_read(kernel_device, fault, rng):
+    F = ops.get(kernel_device)
+    a = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
+    for f in (F.mse_loss_forward, F.mse_loss_backward):
+        with pytest.raises(ValueError, match=r"^mse_loss: argument 'pred' must be "):
+            f(_bad(F, a, fault), F.asarray(a))
+        with pytest.raises(ValueError, match=r"^mse_loss: argument 'target' must be "):
+            f(F.asarray(a), _bad(F, a, fault))
+
+
+@pytest.mark.gpu
+def test_cuda_rejects_a_numpy_array(rng):
+    F = ops.get("cuda")
+    a = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
+    for f in (F.mse_loss_forward, F.mse_loss_backward):
+        with pytest.raises(ValueError, match=r"^mse_loss: argument 'pred' must be a cupy\."):
+            f(a, F.asarray(a))
+        with pytest.raises(ValueError, match=r"^mse_loss: argument 'target' must be a cupy\."):
+            f(F.asarray(a), a)

@@ -1,0 +1,380 @@
+"""Training data: image folders, built-in images, random patches, and the two degradations.
+
+The paper (section 2.3) trains on 50x50 clean patches and makes the input by adding Gaussian
+noise (denoising) or by bicubic down- and up-sampling (super-resolution). Everything random
+here draws from an explicit `np.random.Generator`, and the patch sampler can save and restore
+its generator state, so that a resumed training run sees exactly the batches it would have.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import skimage.data
+from PIL import Image
+
+from .imageio import FORMATS, read_image, to_gray
+
+IMAGE_EXTENSIONS = tuple(sorted(FORMATS))
+
+# Natural photographs and textures shipped inside scikit-image's wheel (read from its package
+# folder, never through its pooch downloader). Left out: synthetic images (chessboard, color,
+# logo, phantom), binary ones (horse), blurred or mostly empty ones (clock_motion,
+# hubble_deep_field) and retina (2 Mpixel of smooth fundus that would dominate the patches).
+BUILTIN_TRAIN = (
+    "astronaut.png", "brick.png", "chelsea.png", "coffee.png", "grass.png", "gravel.png",
+    "ihc.png", "moon.png", "motorcycle_left.png", "page.png", "rocket.jpg", "text.png",
+)  # fmt: skip
+# Held out for validation. camera.png is Set12's "cameraman": kept out of training so that
+# Set12 results stay honest; validation PSNR on it is therefore not independent of Set12.
+BUILTIN_VAL = ("camera.png", "coins.png")
+
+
+# ----------------------------------------------------------------------------- image sets
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """Image files directly in `folder` (not recursive), sorted by name.
+
+    Matches the extensions in IMAGE_EXTENSIONS, case-insensitively. Hidden files (a leading
+    dot, e.g. macOS "._x.png" resource forks or our own temporary files) are skipped.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        raise FileNotFoundError(f"{folder}: no such folder")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{folder}: not a folder")
+    files = sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".") and p.is_file()
+    )
+    if not files:
+        raise ValueError(
+            f"{folder}: no image files (looked for {', '.join(IMAGE_EXTENSIONS)}, any case)"
+        )
+    return files
+
+
+def load_images(folder: str | os.PathLike, gray: bool = True) -> list[np.ndarray]:
+    """Read every image of `folder`; with gray=True colour ones are converted by `to_gray`.
+
+    With gray=False images come back as stored: (H, W) or (H, W, 3).
+    """
+    images = [read_image(p) for p in list_images(folder)]
+    return [to_gray(im) for im in images] if gray else images
+
+
+def builtin_images(names: Sequence[str] | None = None) -> list[np.ndarray]:
+    """Gray float32 images from the files inside scikit-image's installed package.
+
+    Reads the files directly, so no network access is ever attempted (skimage.data's
+    functions may fetch through pooch). `names` defaults to BUILTIN_TRAIN + BUILTIN_VAL;
+    a file that this scikit-image version does not ship is skipped with a warning.
+    """
+    folder = Path(os.path.dirname(skimage.data.__file__))
+    names = list(BUILTIN_TRAIN + BUILTIN_VAL) if names is None else list(names)
+    images = []
+    for name in names:
+        path = folder / name
+        if not path.is_file():
+            warnings.warn(f"scikit-image does not ship {name}; skipped", stacklevel=2)
+            continue
+        images.append(to_gray(read_image(path)))
+    if not images:
+        raise ValueError(f"none of the built-in images {names} found in {folder}")
+    return images
+
+
+def builtin_split() -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(train, val) built-in gray images: BUILTIN_TRAIN and BUILTIN_VAL, a fixed split."""
+    return builtin_images(BUILTIN_TRAIN), builtin_images(BUILTIN_VAL)
+
+
+# ----------------------------------------------------------------------------- patches
+def dihedral(a: np.ndarray, k: int) -> np.ndarray:
+    """The k-th (0..7) of the 8 flips/rotations of the last two axes: rot90 k%4 times, then a
+    left-right flip when k >= 4. k = 0 is the identity."""
+    a = np.rot90(a, k % 4, axes=(-2, -1))
+    return np.flip(a, axis=-1) if k >= 4 else a
+
+
+def undo_dihedral(a: np.ndarray, k: int) -> np.ndarray:
+    """Inverse of `dihedral(., k)`, for the paper's self-ensemble (run on all 8, undo, average)."""
+    a = np.flip(a, axis=-1) if k >= 4 else a
+    return np.rot90(a, -(k % 4), axes=(-2, -1))
+
+
+@dataclass(eq=False)
+class PatchSampler:
+    """Random clean patches (B, 1, P, P) float32 from a list of gray images.
+
+    A patch is uniform over all valid patch positions of all images (a big image gives more
+    patches than a small one; uniform over images would over-sample small ones). With
+    augment=True each patch gets one of the 8 flips/rotations uniformly. Draws per batch, in
+    order: image indices, rows, columns, orientations, from one PCG64 seeded by `seed`.
+    """
+
+    images: list[np.ndarray] = field(repr=False)
+    patch_size: int
+    batch_size: int
+    seed: int
+    augment: bool = True
+    batches_drawn: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        if self.patch_size < 1 or self.batch_size < 1:
+            raise ValueError(
+                f"patch_size and batch_size must be >= 1, got {self.patch_size}, {self.batch_size}"
+            )
+        if not self.images:
+            raise ValueError("PatchSampler needs at least one image")
+        p = self.patch_size
+        imgs = []
+        for i, im in enumerate(self.images):
+            im = np.asarray(im)
+            if im.ndim != 2:
+                raise ValueError(f"image {i}: expected a gray (H, W) array, got shape {im.shape}")
+            if im.shape[0] < p or im.shape[1] < p:
+                raise ValueError(
+                    f"image {i} is {im.shape[0]}x{im.shape[1]}, smaller than the patch size {p}x{p}"
+                )
+            imgs.append(np.ascontiguousarray(im, dtype=np.float32))
+        self.images = imgs
+        counts = np.array([(h - p + 1) * (w - p + 1) for h, w in (im.shape for im in imgs)])
+        self._weights = counts / counts.sum()
+        self._rng = np.random.default_rng(self.seed)
+
+    def next(self) -> np.ndarray:
+        """The next batch of clean patches, shape (B, 1, P, P), float32."""
+        p, b, rng = self.patch_size, self.batch_size, self._rng
+        idx = rng.choice(len(self.images), size=b, p=self._weights)
+        heights = np.array([self.images[i].shape[0] for i in idx])
+        widths = np.array([self.images[i].shape[1] for i in idx])
+        ys = rng.integers(0, heights - p + 1)
+        xs = rng.integers(0, widths - p + 1)
+        ks = rng.integers(0, 8, size=b) if self.augment else np.zeros(b, dtype=int)
+        out = np.empty((b, 1, p, p), dtype=np.float32)
+        for j in range(b):
+            patch = self.images[idx[j]][ys[j] : ys[j] + p, xs[j] : xs[j] + p]
+            out[j, 0] = dihedral(patch, int(ks[j]))
+        self.batches_drawn += 1
+        return out
+
+    def _config(self) -> dict[str, Any]:
+        shapes = [list(im.shape) for im in self.images]
+        return {"patch_size": self.patch_size, "batch_size": self.batch_size,
+                "seed": self.seed, "augment": self.augment, "image_shapes": shapes}  # fmt: skip
+
+    def state(self) -> dict[str, Any]:
+        """JSON-serialisable state: the generator's exact state plus the configuration, so
+        that set_state can refuse a state that belongs to a different data set."""
+        return {"rng": rng_state(self._rng), "batches_drawn": self.batches_drawn,
+                **self._config()}  # fmt: skip
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Resume from `state()`: the following batches equal those the saved sampler drew.
+
+        Refuses a state saved with another patch size, batch size, augmentation or image
+        list (compared by shapes), where the same generator state would give other batches.
+        """
+        mine = self._config()
+        del mine["seed"]  # the saved generator state supersedes the seed
+        bad = [k for k in mine if k in state and _jsonish(state[k]) != _jsonish(mine[k])]
+        if bad:
+            diffs = "; ".join(f"{k}: saved {state[k]!r}, here {mine[k]!r}" for k in bad)
+            raise ValueError(f"PatchSampler state is for a different setup ({diffs})"[:2000])
+        self._rng = rng_from_state(state["rng"])
+        self.batches_drawn = int(state.get("batches_drawn", 0))
+
+
+def _jsonish(v: Any) -> Any:
+    """Tuples and lists compare equal, as they do after a trip through JSON."""
+    if isinstance(v, (list, tuple)):
+        return [_jsonish(x) for x in v]
+    return v
+
+
+def rng_state(rng: np.random.Generator) -> dict[str, Any]:
+    """A Generator's exact state as a JSON-serialisable dict (Python ints are exact in JSON)."""
+    return dict(rng.bit_generator.state)
+
+
+def rng_from_state(state: dict[str, Any]) -> np.random.Generator:
+    """Rebuild a Generator from `rng_state` output (any NumPy bit generator)."""
+    name = state["bit_generator"]
+    bit_gen_cls = getattr(np.random, str(name), None)
+    if not (isinstance(bit_gen_cls, type) and issubclass(bit_gen_cls, np.random.BitGenerator)):
+        raise ValueError(f"unknown bit generator {name!r} in saved RNG state")
+    bit_gen = bit_gen_cls()
+    bit_gen.state = state
+    return np.random.Generator(bit_gen)
+
+
+# ----------------------------------------------------------------------------- levels
+@dataclass(frozen=True)
+class Uniform:
+    """A continuous range of levels: each sample draws uniformly from [lo, hi]."""
+
+    lo: float
+    hi: float
+
+    def __post_init__(self) -> None:
+        if not self.lo <= self.hi:
+            raise ValueError(f"Uniform range needs lo <= hi, got {self.lo}, {self.hi}")
+
+    def __str__(self) -> str:
+        return f"{_num(self.lo)}:{_num(self.hi)}"
+
+
+def _num(x: float) -> str:
+    """Shortest exact text for x: '55' rather than '55.0', but never a rounded value."""
+    return f"{x:g}" if float(f"{x:g}") == x else repr(float(x))
+
+
+Levels = float | Sequence[float] | Uniform | str
+
+
+def parse_levels(spec: Levels) -> list[float] | Uniform:
+    """Normalise a level spec: a number, a list of numbers (each sample picks one), Uniform,
+    or a string "15,25,50" / "0:55" (a CLI or JSON form; str(Uniform) gives the latter).
+
+    A two-element tuple is refused: "(0, 55)" reads as a range to some and as two levels to
+    others, and JSON turns it into a list, which would change its meaning on resume.
+    """
+    if isinstance(spec, Uniform):
+        return spec
+    if isinstance(spec, str):
+        text = spec.strip()
+        if ":" in text:
+            lo, hi = (float(t) for t in text.split(":"))
+            return Uniform(lo, hi)
+        return [float(t) for t in text.split(",") if t.strip()]
+    if isinstance(spec, tuple) and len(spec) == 2:
+        raise ValueError(
+            f"ambiguous levels {spec!r}: pass a list for a set of levels or "
+            "Uniform(lo, hi) / 'lo:hi' for a range"
+        )
+    if isinstance(spec, (int, float, np.number)):
+        return [float(spec)]
+    levels = [float(x) for x in spec]
+    if not levels:
+        raise ValueError("empty list of levels")
+    return levels
+
+
+def draw_levels(spec: Levels, n: int, rng: np.random.Generator) -> np.ndarray:
+    """One level per sample, float64 array of length n."""
+    levels = parse_levels(spec)
+    if isinstance(levels, Uniform):
+        return rng.uniform(levels.lo, levels.hi, size=n)
+    return np.asarray(levels)[rng.integers(0, len(levels), size=n)]
+
+
+# ----------------------------------------------------------------------------- degradations
+def add_noise(
+    clean: np.ndarray, sigmas: Levels, rng: np.random.Generator, clip: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Add Gaussian noise, one sigma per sample (axis 0), sigma on the 0..255 scale.
+
+    Returns (noisy, sigma_per_sample). One model for many levels is the paper's Table 6.
+    Not clipped by default: clipping to [0, 1] makes the noise non-zero-mean near black and
+    white (it is no longer the Gaussian model the denoiser is trained and tested for), and
+    the standard test protocols (RED-Net, DnCNN) evaluate unclipped noisy inputs.
+    """
+    clean = np.asarray(clean, dtype=np.float32)
+    sig = draw_levels(sigmas, clean.shape[0], rng)
+    if (sig < 0).any():
+        raise ValueError(f"noise sigma must be >= 0, got {sig.min()}")
+    scale = (sig / 255.0).astype(np.float32).reshape((-1,) + (1,) * (clean.ndim - 1))
+    noisy = clean + scale * rng.standard_normal(clean.shape, dtype=np.float32)
+    return (np.clip(noisy, 0, 1) if clip else noisy), sig.astype(np.float32)
+
+
+def _resize(a: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
+    """Bicubic resize of a 2-D float array through Pillow's 32-bit float mode 'F'."""
+    im = Image.fromarray(np.ascontiguousarray(a, dtype=np.float32))
+    out = im.resize((size_hw[1], size_hw[0]), Image.Resampling.BICUBIC)
+    return np.asarray(out, dtype=np.float32)
+
+
+def bicubic_down_up(img: np.ndarray, scale: float) -> np.ndarray:
+    """Downsample (H, W) or (H, W, C) by `scale`, then upsample back to (H, W), bicubic.
+
+    Pillow's bicubic (a = -0.5, widened kernel when shrinking) is the same filter as MATLAB's
+    imresize, which SR papers use; results differ from MATLAB's slightly at the borders.
+    The small size is round(H / scale), at least 1: crop to a multiple of the scale first
+    (`modcrop`) for the standard protocol.
+    """
+    if scale <= 0:
+        raise ValueError(f"scale must be > 0, got {scale}")
+    h, w = img.shape[:2]
+    small = (max(1, round(h / scale)), max(1, round(w / scale)))
+    return resize_bicubic(resize_bicubic(img, small), (h, w))
+
+
+def resize_bicubic(img: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
+    """Bicubic resize of (H, W) or (H, W, C) to size_hw = (height, width), float32, per
+    channel through Pillow's float mode 'F' (no 8-bit rounding, no clipping)."""
+    if img.ndim == 2:
+        return _resize(img, size_hw)
+    return np.stack([_resize(img[..., c], size_hw) for c in range(img.shape[2])], axis=-1)
+
+
+def bicubic_degrade(
+    clean: np.ndarray, scales: Levels, rng: np.random.Generator, clip: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Super-resolution input for a batch (B, C, H, W): per sample a scale from `scales`,
+    bicubic down by it and back up. Returns (degraded of the same shape, scale_per_sample).
+    Bicubic overshoots slightly outside [0, 1]; clip=True clips, as an 8-bit pipeline would.
+    """
+    clean = np.asarray(clean, dtype=np.float32)
+    s = draw_levels(scales, clean.shape[0], rng)
+    out = np.empty_like(clean)
+    for j in range(clean.shape[0]):
+        for c in range(clean.shape[1]):
+            out[j, c] = bicubic_down_up(clean[j, c], float(s[j]))
+    return (np.clip(out, 0, 1) if clip else out), s.astype(np.float32)
+
+
+def modcrop(img: np.ndarray, scale: int) -> np.ndarray:
+    """Crop H and W down to multiples of `scale` (bottom/right), as SR test protocols do."""
+    h, w = img.shape[:2]
+    return img[: h - h % int(scale), : w - w % int(scale)]
+
+
+TASKS = ("denoise", "sr")
+
+
+def make_batch(
+    sampler: PatchSampler, task: str, levels: Levels, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """(inputs, targets), both (B, 1, P, P) float32: targets are clean patches, inputs the
+    degraded ones (task 'denoise': sigmas in levels; 'sr': scales in levels)."""
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r} (choose from {TASKS})")
+    clean = sampler.next()
+    degrade = add_noise if task == "denoise" else bicubic_degrade
+    inputs, _ = degrade(clean, levels, rng)
+    return inputs, clean
+
+
+def degrade_image(img: np.ndarray, task: str, level: float, seed: int = 0) -> np.ndarray:
+    """Degrade a whole test image (H, W) or (H, W, C), deterministically given `seed`.
+
+    'denoise': img + level/255 * N(0, 1) noise, unclipped, from default_rng(seed).
+    'sr': bicubic down by `level` and back up (seed unused). Published numbers used MATLAB's
+    generators, so the noise itself differs from theirs; averages over a test set still
+    agree closely, since they depend on the noise level and not on the particular draw.
+    """
+    img = np.asarray(img, dtype=np.float32)
+    if task == "denoise":
+        rng = np.random.default_rng(seed)
+        return img + np.float32(level / 255.0) * rng.standard_normal(img.shape, dtype=np.float32)
+    if task == "sr":
+        return bicubic_down_up(img, float(level))
+    raise ValueError(f"unknown task {task!r} (choose from {TASKS})")

@@ -1,0 +1,93 @@
+"""Running a trained RED-Net on whole images: any size, tiled so memory stays bounded.
+
+A large photo is cut into tiles that overlap by `overlap` pixels; each tile is restored on
+its own and only its centre is kept, so every kept pixel saw at least overlap/2 pixels of
+real context on each side. With RED10's 21x21 receptive field (10 pixels each side) an
+overlap of 32 makes tiled and whole-image results agree to float rounding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rednet_cupy.data import dihedral, undo_dihedral
+from rednet_cupy.imageio import rgb_to_ycbcr, ycbcr_to_rgb
+from rednet_cupy.model import RedNet
+
+
+def _run(net: RedNet, batch: np.ndarray) -> np.ndarray:
+    F = net.F
+    return F.to_numpy(net.forward(F.asarray(batch)))
+
+
+def restore_gray(net: RedNet, img: np.ndarray, tile: int = 256, overlap: int = 32,
+                 ensemble: bool = False) -> np.ndarray:
+    """Restore one (H, W) image in [0, 1] scale; returns float32 (H, W), not clipped."""
+    img = np.asarray(img, dtype=np.float32)
+    if img.ndim != 2:
+        raise ValueError(f"restore_gray: expected an (H, W) image, got shape {img.shape}")
+    if tile <= 2 * overlap:
+        raise ValueError(f"tile ({tile}) must be larger than twice the overlap ({overlap})")
+    if min(img.shape) < net.min_size():
+        raise ValueError(f"image of {img.shape[0]}x{img.shape[1]} pixels is smaller than the "
+                         f"{net.min_size()}x{net.min_size()} this network needs")
+    if not ensemble:
+        return _tiled(net, img, tile, overlap)
+    # The paper's self-ensemble: restore the 8 flips/rotations, undo each, average.
+    outs = [undo_dihedral(_tiled(net, np.ascontiguousarray(dihedral(img, k)), tile, overlap), k)
+            for k in range(8)]
+    return np.mean(outs, axis=0, dtype=np.float32)
+
+
+def _tiled(net: RedNet, img: np.ndarray, tile: int, overlap: int) -> np.ndarray:
+    h, w = img.shape
+    if h <= tile and w <= tile:
+        return _run(net, img[None, None])[0, 0]
+    out = np.empty_like(img)
+    step = tile - overlap
+    half = overlap // 2
+    for y0 in range(0, max(h - overlap, 1), step):
+        for x0 in range(0, max(w - overlap, 1), step):
+            y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
+            ys, xs = max(0, y1 - tile), max(0, x1 - tile)  # full-size tiles at the edges
+            res = _run(net, img[None, None, ys:y1, xs:x1])[0, 0]
+            # Keep the centre; at the image border keep up to the border.
+            ky0 = ys if ys == 0 else y0 + half
+            kx0 = xs if xs == 0 else x0 + half
+            ky1 = y1 if y1 == h else y1 - half
+            kx1 = x1 if x1 == w else x1 - half
+            out[ky0:ky1, kx0:kx1] = res[ky0 - ys:ky1 - ys, kx0 - xs:kx1 - xs]
+    return out
+
+
+def bicubic_upscale(img: np.ndarray, scale: float) -> np.ndarray:
+    """Enlarge (H, W) or (H, W, C) by `scale` with bicubic interpolation: the SR network's
+    input, which it then sharpens (RED-Net restores at the output resolution)."""
+    from rednet_cupy.data import _resize
+
+    if not scale >= 1:
+        raise ValueError(f"scale must be >= 1, got {scale}")
+    h, w = img.shape[:2]
+    size = (round(h * scale), round(w * scale))
+    if img.ndim == 2:
+        return _resize(img, size)
+    return np.stack([_resize(img[..., c], size) for c in range(img.shape[2])], axis=-1)
+
+
+def restore(net: RedNet, img: np.ndarray, task: str = "denoise", **kw) -> np.ndarray:
+    """Restore a gray (H, W) or colour (H, W, 3) image with a one-channel model.
+
+    Colour denoising runs the model on R, G and B separately (Gaussian noise is independent
+    per channel). Colour super-resolution runs it on the luminance Y only and upsamples
+    Cb and Cr bicubically, the standard protocol (the eye resolves detail in Y).
+    """
+    img = np.asarray(img, dtype=np.float32)
+    if img.ndim == 2:
+        return restore_gray(net, img, **kw)
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError(f"restore: expected (H, W) or (H, W, 3), got shape {img.shape}")
+    if task == "denoise":
+        return np.stack([restore_gray(net, img[..., c], **kw) for c in range(3)], axis=-1)
+    ycc = rgb_to_ycbcr(img)
+    ycc[..., 0] = restore_gray(net, ycc[..., 0], **kw)
+    return ycbcr_to_rgb(ycc)

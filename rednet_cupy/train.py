@@ -1,0 +1,330 @@
+"""Training RED-Net: Adam through the `adam` op, a learning-rate schedule, validation,
+checkpoints that resume bit for bit, a progress bar, and a loss/PSNR curve.
+
+Everything random (patches, flips, noise levels, noise) comes from two generators whose
+exact state goes into every checkpoint along with the weights and Adam's moments, so that
+training N steps, stopping and resuming gives the very same weights as one run of 2N steps.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rednet_cupy import ops as ops_registry
+from rednet_cupy.checkpoint import check_compatible, load_checkpoint, save_checkpoint
+from rednet_cupy.data import (
+    PatchSampler,
+    degrade_image,
+    make_batch,
+    parse_levels,
+    rng_from_state,
+    rng_state,
+)
+from rednet_cupy.infer import restore_gray
+from rednet_cupy.metrics import psnr
+from rednet_cupy.model import RedNet, RedNetConfig
+
+CHECKPOINT_KIND = "rednet-cupy training state"
+
+
+@dataclass
+class TrainConfig:
+    task: str = "denoise"  # "denoise" or "sr"
+    levels: str = "0:55"  # noise sigmas (0..255 scale) or SR scales: "15,25,50", "0:55", "2,3,4"
+    val_level: float = 25.0  # level of the validation images
+    steps: int = 1000
+    batch_size: int = 16
+    patch_size: int = 50  # the paper's 50x50 patches
+    lr: float = 1e-3
+    lr_min: float = 1e-5
+    schedule: str = "cosine"  # "cosine" (lr -> lr_min over `steps`) or "constant"
+    warmup: int = 0  # steps of linear warm-up
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    seed: int = 0
+    val_every: int = 200
+    ckpt_every: int = 500
+    log_every: int = 10
+
+    def __post_init__(self) -> None:
+        if self.task not in ("denoise", "sr"):
+            raise ValueError(f"task must be 'denoise' or 'sr', got {self.task!r}")
+        if self.schedule not in ("cosine", "constant"):
+            raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
+        for name in ("steps", "batch_size", "patch_size", "val_every", "ckpt_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        parse_levels(self.levels)
+
+    def lr_at(self, step: int) -> float:
+        """Learning rate of step `step` (counted from 1)."""
+        if self.warmup and step <= self.warmup:
+            return self.lr * step / self.warmup
+        if self.schedule == "constant":
+            return self.lr
+        t = min(1.0, (step - 1 - self.warmup) / max(1, self.steps - 1 - self.warmup))
+        return self.lr_min + 0.5 * (self.lr - self.lr_min) * (1 + math.cos(math.pi * t))
+
+
+@dataclass
+class History:
+    steps: list[int] = field(default_factory=list)  # logged every log_every steps
+    loss: list[float] = field(default_factory=list)  # mean training loss since the last log
+    train_psnr: list[float] = field(default_factory=list)  # PSNR of the network's outputs
+    val_steps: list[int] = field(default_factory=list)
+    val_psnr: list[float] = field(default_factory=list)
+    val_input_psnr: float | None = None  # PSNR of the degraded validation inputs
+    seconds: float = 0.0  # training time so far, across resumes
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or inf; the last good checkpoint is kept."""
+
+
+class Trainer:
+    """Holds the model, Adam's moments, the data generators and the history."""
+
+    def __init__(self, model_cfg: RedNetConfig, cfg: TrainConfig, train_images: list,
+                 val_images: list | None = None, device: str = "auto") -> None:
+        self.model_cfg, self.cfg = model_cfg, cfg
+        self.F = ops_registry.get(device)
+        self.net = RedNet(model_cfg, self.F, seed=cfg.seed)
+        xp = self.F.xp
+        self.m = {k: xp.zeros_like(v) for k, v in self.net.params.items()}
+        self.v = {k: xp.zeros_like(v) for k, v in self.net.params.items()}
+        self.step = 0
+        self.sampler = PatchSampler(train_images, cfg.patch_size, cfg.batch_size, cfg.seed)
+        self.rng = np.random.default_rng([cfg.seed, 1])  # levels and noise
+        self.val_images = list(val_images or [])
+        self.history = History()
+
+    # ------------------------------------------------------------------ one step
+    def train_step(self) -> tuple[float, float]:
+        """One Adam step on a fresh batch; returns (loss, PSNR of the outputs in dB)."""
+        F, net, c = self.F, self.net, self.cfg
+        inputs, targets = make_batch(self.sampler, c.task, c.levels, self.rng)
+        x, y = F.asarray(inputs), F.asarray(targets)
+        pred = net.forward(x)
+        loss = F.mse_loss_forward(pred, y)
+        if not math.isfinite(loss):
+            raise TrainingDiverged(
+                f"loss became {loss} at step {self.step + 1}: lower the learning rate "
+                f"(now {c.lr_at(self.step + 1):.2e}); the last checkpoint is kept"
+            )
+        net.backward(F.mse_loss_backward(pred, y))
+        self.step += 1
+        lr = c.lr_at(self.step)
+        for k, p in net.params.items():
+            F.adam_step(p, net.grads[k], self.m[k], self.v[k], self.step, lr,
+                        c.beta1, c.beta2, c.eps)
+        return loss, 10 * math.log10(1.0 / max(loss, 1e-12))
+
+    def validate(self) -> float:
+        """Mean PSNR of the network on the validation images at cfg.val_level."""
+        c = self.cfg
+        scores, inputs = [], []
+        for i, img in enumerate(self.val_images):
+            degraded = degrade_image(img, c.task, c.val_level, seed=1000 + i)
+            out = restore_gray(self.net, degraded)
+            scores.append(psnr(img, np.clip(out, 0, 1)))
+            inputs.append(psnr(img, np.clip(degraded, 0, 1)))
+        self.history.val_input_psnr = float(np.mean(inputs))
+        return float(np.mean(scores))
+
+    # ------------------------------------------------------------------ checkpoints
+    def save(self, path: str | Path) -> None:
+        arrays = {}
+        for k in self.net.params:
+            arrays[f"param/{k}"] = self.F.to_numpy(self.net.params[k])
+            arrays[f"adam_m/{k}"] = self.F.to_numpy(self.m[k])
+            arrays[f"adam_v/{k}"] = self.F.to_numpy(self.v[k])
+        header = {
+            "kind": CHECKPOINT_KIND,
+            "model": self.model_cfg.to_dict(),
+            "train": asdict(self.cfg),
+            "step": self.step,
+            "sampler": self.sampler.state(),
+            "rng": rng_state(self.rng),
+            "history": asdict(self.history),
+            "device": self.F.name,
+        }
+        save_checkpoint(path, arrays, header)
+
+    def load(self, path: str | Path) -> None:
+        """Continue from a checkpoint of this same architecture and training setup."""
+        arrays, header = load_checkpoint(path)
+        if header.get("kind") != CHECKPOINT_KIND:
+            from rednet_cupy.checkpoint import CheckpointError
+
+            raise CheckpointError(f"{path}: not a training checkpoint (kind "
+                                  f"{header.get('kind')!r}); use it with --model instead")
+        check_compatible(header["model"], self.model_cfg.to_dict(), f"{path}: architecture")
+        check_compatible(header["train"], _resume_keys(asdict(self.cfg)), f"{path}: training setup")
+        for k in self.net.params:
+            for prefix, target in (("param", self.net.params), ("adam_m", self.m),
+                                   ("adam_v", self.v)):
+                target[k] = self.F.asarray(arrays[f"{prefix}/{k}"])
+        self.step = int(header["step"])
+        self.sampler.set_state(header["sampler"])
+        self.rng = rng_from_state(header["rng"])
+        self.history = History(**header["history"])
+
+
+# What may change on resume: the length of the run (changing `steps` changes the cosine
+# schedule from then on) and the intervals. Everything else shapes the batches and the
+# updates and must match the checkpoint.
+RESUME_FREE = ("steps", "val_every", "ckpt_every", "log_every", "val_level")
+
+
+def _resume_keys(train: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in train.items() if k not in RESUME_FREE}
+
+
+def load_model(path: str | Path, device: str = "auto") -> tuple[RedNet, dict]:
+    """A RedNet with the weights of a training checkpoint or an exported model file."""
+    from rednet_cupy.checkpoint import CheckpointError
+
+    arrays, header = load_checkpoint(path)
+    if "model" not in header:
+        raise CheckpointError(f"{path}: no model configuration in the header")
+    try:
+        cfg = RedNetConfig(**header["model"])
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: invalid model configuration: {e}") from None
+    prefix = "param/" if any(k.startswith("param/") for k in arrays) else ""
+    params = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)
+              and not k.startswith(("adam_m/", "adam_v/"))}
+    try:
+        net = RedNet(cfg, device, params=params)
+    except ValueError as e:
+        raise CheckpointError(f"{path}: weights do not fit the architecture: {e}") from None
+    return net, header
+
+
+def export_model(trainer: Trainer, path: str | Path, extra: dict | None = None) -> None:
+    """Weights only (no optimizer state): what ships and what `rednet denoise` loads."""
+    header = {"kind": "rednet-cupy model", "model": trainer.model_cfg.to_dict(),
+              "task": trainer.cfg.task, "levels": trainer.cfg.levels, "step": trainer.step,
+              **(extra or {})}
+    save_checkpoint(path, trainer.net.host_params(), header)
+
+
+def write_json(path: Path, obj: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2))
+    tmp.replace(path)
+
+
+def now() -> float:
+    return time.perf_counter()
+
+
+class _DeferredInterrupt:
+    """Turns the first Ctrl-C into a flag checked between steps, so that the checkpoint
+    saved on interrupt is a consistent state (never half an Adam update). A second Ctrl-C
+    interrupts at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old = None
+
+    def __enter__(self) -> _DeferredInterrupt:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def _handler(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
+@dataclass
+class FitResult:
+    steps_done: int
+    interrupted: bool
+    checkpoint: Path
+    curve: Path | None
+
+
+def fit(trainer: Trainer, out_dir: str | Path, progress: bool = True) -> FitResult:
+    """Train until cfg.steps, checkpointing to out_dir/checkpoint.npz and plotting
+    out_dir/curve.png every ckpt_every steps, at the end, and on Ctrl-C."""
+    from tqdm.auto import tqdm
+
+    from rednet_cupy.plots import plot_curves
+
+    c, h = trainer.cfg, trainer.history
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt, curve = out / "checkpoint.npz", out / "curve.png"
+    start_step, seconds0 = trainer.step, h.seconds
+    losses: list[float] = []
+    psnrs: list[float] = []
+    t0 = now()
+
+    def save() -> None:
+        nonlocal t0
+        t = now()
+        h.seconds += t - t0
+        t0 = t
+        trainer.save(ckpt)
+        if not progress:  # a plain log line per checkpoint, for runs whose output is a file
+            val = f", val {h.val_psnr[-1]:.2f} dB" if h.val_psnr else ""
+            rate = (trainer.step - start_step) / max(h.seconds - seconds0, 1e-9)
+            print(f"step {trainer.step}/{c.steps}: loss {h.loss[-1]:.3e}, train psnr "
+                  f"{h.train_psnr[-1]:.2f} dB{val}, lr {c.lr_at(trainer.step):.2e}, "
+                  f"{rate:.2f} steps/s, {h.seconds / 3600:.2f} h in all", flush=True)
+        if h.steps:
+            plot_curves(h, curve, title=f"RED-Net {trainer.model_cfg.depth} layers, {c.task}")
+
+    bar = tqdm(total=c.steps, initial=trainer.step, unit="step", disable=not progress,
+               dynamic_ncols=True, smoothing=0.05)
+    interrupted = False
+    with _DeferredInterrupt() as stop:
+        while trainer.step < c.steps:
+            loss, p = trainer.train_step()
+            losses.append(loss)
+            psnrs.append(p)
+            bar.update(1)
+            s = trainer.step
+            if s % c.log_every == 0 or s == c.steps:
+                h.steps.append(s)
+                h.loss.append(float(np.mean(losses)))
+                h.train_psnr.append(float(np.mean(psnrs)))
+                losses, psnrs = [], []
+                post = {"loss": f"{h.loss[-1]:.2e}", "psnr": f"{h.train_psnr[-1]:.2f}",
+                        "lr": f"{c.lr_at(s):.1e}"}
+                if h.val_psnr:
+                    post["val"] = f"{h.val_psnr[-1]:.2f}"
+                bar.set_postfix(post, refresh=False)
+            if trainer.val_images and (s % c.val_every == 0 or s == c.steps):
+                h.val_steps.append(s)
+                h.val_psnr.append(trainer.validate())
+            if s % c.ckpt_every == 0 or s == c.steps:
+                save()
+            if stop.requested:
+                interrupted = True
+                if s % c.ckpt_every:
+                    save()
+                break
+    bar.close()
+    return FitResult(trainer.step - start_step, interrupted, ckpt,
+                     curve if curve.exists() else None)

@@ -1,0 +1,260 @@
+"""Image folders, built-in images, patch sampling and resumption, noise and bicubic inputs."""
+
+import json
+import socket
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from rednet_cupy import data
+from rednet_cupy.data import PatchSampler, Uniform
+
+
+# ----------------------------------------------------------------------------- folders
+def test_list_images_sorted_case_insensitive(tmp_path):
+    for name in [
+        "b.PNG",
+        "a.jpg",
+        "c.JpEg",
+        "d.bmp",
+        "e.TIF",
+        "f.tiff",
+        "notes.txt",
+        ".hidden.png",
+    ]:
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "sub.png").mkdir()
+    names = [p.name for p in data.list_images(tmp_path)]
+    assert names == ["a.jpg", "b.PNG", "c.JpEg", "d.bmp", "e.TIF", "f.tiff"]
+
+
+def test_list_images_errors(tmp_path):
+    with pytest.raises(ValueError, match=r"no image files \(looked for .*\.png"):
+        data.list_images(tmp_path)
+    (tmp_path / "readme.txt").write_text("hi")
+    with pytest.raises(ValueError, match=str(tmp_path.name)):
+        data.list_images(tmp_path)
+    with pytest.raises(NotADirectoryError, match="not a folder"):
+        data.list_images(tmp_path / "readme.txt")
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        data.list_images(tmp_path / "missing")
+
+
+def test_load_images_gray_and_colour(tmp_path):
+    rgb = np.random.default_rng(0).integers(0, 256, (6, 5, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "c.png")
+    Image.fromarray(rgb[..., 0]).save(tmp_path / "g.png")
+    gray = data.load_images(tmp_path)
+    assert [im.shape for im in gray] == [(6, 5), (6, 5)]
+    assert [im.shape for im in data.load_images(tmp_path, gray=False)] == [(6, 5, 3), (6, 5)]
+
+
+def test_builtin_images_need_no_network(monkeypatch):
+    def no_network(*args, **kwargs):
+        raise AssertionError("builtin_images tried to open a network connection")
+
+    monkeypatch.setattr(socket, "socket", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing file would warn
+        train, val = data.builtin_split()
+    assert len(train) == len(data.BUILTIN_TRAIN) and len(val) == len(data.BUILTIN_VAL)
+    assert not set(data.BUILTIN_TRAIN) & set(data.BUILTIN_VAL)
+    assert "camera.png" not in data.BUILTIN_TRAIN  # Set12's cameraman stays out of training
+    for im in train + val:
+        assert im.ndim == 2 and im.dtype == np.float32 and min(im.shape) >= 150
+        assert 0.0 <= im.min() and im.max() <= 1.0 and im.std() > 0.02
+
+
+def test_builtin_missing_name_warns_and_all_missing_fails():
+    with pytest.warns(UserWarning, match="does not ship"):
+        imgs = data.builtin_images(["camera.png", "no_such_picture.png"])
+    assert len(imgs) == 1
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match="none of the built-in"):
+        data.builtin_images(["no_such_picture.png"])
+
+
+# ----------------------------------------------------------------------------- patches
+def images(seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.random((40, 55), dtype=np.float32), rng.random((33, 30), dtype=np.float32)]
+
+
+def test_sampler_shapes_and_content():
+    imgs = images()
+    s = PatchSampler(imgs, patch_size=8, batch_size=5, seed=3, augment=False)
+    batch = s.next()
+    assert batch.shape == (5, 1, 8, 8) and batch.dtype == np.float32
+    for patch in batch[:, 0]:  # every patch is a crop of one of the images
+        found = any(
+            np.array_equal(im[y : y + 8, x : x + 8], patch)
+            for im in imgs
+            for y in range(im.shape[0] - 7)
+            for x in range(im.shape[1] - 7)
+        )
+        assert found
+
+
+def test_sampler_deterministic():
+    a = PatchSampler(images(), 8, 4, seed=11)
+    b = PatchSampler(images(), 8, 4, seed=11)
+    c = PatchSampler(images(), 8, 4, seed=12)
+    for _ in range(3):
+        x, y, z = a.next(), b.next(), c.next()
+        np.testing.assert_array_equal(x, y)
+        assert not np.array_equal(x, z)
+
+
+def test_sampler_state_resumes_exactly():
+    a = PatchSampler(images(), 8, 4, seed=5)
+    for _ in range(3):
+        a.next()
+    saved = json.loads(json.dumps(a.state()))  # the state travels through a JSON header
+    expected = [a.next() for _ in range(4)]
+    b = PatchSampler(images(), 8, 4, seed=999)  # the seed is overridden by the state
+    b.set_state(saved)
+    assert b.batches_drawn == 3
+    for want in expected:
+        np.testing.assert_array_equal(b.next(), want)
+
+
+def test_sampler_state_refuses_other_setup():
+    saved = PatchSampler(images(), 8, 4, seed=5).state()
+    other = PatchSampler(images(), 10, 4, seed=5)
+    with pytest.raises(ValueError, match="patch_size: saved 8, here 10"):
+        other.set_state(saved)
+
+
+def test_augmentation_covers_all_eight_orientations():
+    im = np.arange(9, dtype=np.float32).reshape(3, 3)  # no symmetry: 8 distinct orientations
+    s = PatchSampler([im], patch_size=3, batch_size=64, seed=0)
+    seen = {p.tobytes() for p in s.next()[:, 0]}
+    assert len(seen) == 8
+    expected = {np.ascontiguousarray(data.dihedral(im, k)).tobytes() for k in range(8)}
+    assert seen == expected
+    for k in range(8):
+        np.testing.assert_array_equal(data.undo_dihedral(data.dihedral(im, k), k), im)
+    plain = PatchSampler([im], patch_size=3, batch_size=16, seed=0, augment=False)
+    assert {p.tobytes() for p in plain.next()[:, 0]} == {im.tobytes()}
+
+
+def test_patch_larger_than_image():
+    with pytest.raises(ValueError, match=r"image 1 is 33x30, smaller than the patch size 35x35"):
+        PatchSampler(images(), patch_size=35, batch_size=2, seed=0)
+    with pytest.raises(ValueError, match="gray"):
+        PatchSampler([np.zeros((40, 40, 3))], patch_size=8, batch_size=2, seed=0)
+
+
+# ----------------------------------------------------------------------------- noise
+def test_noise_statistics_single_sigma():
+    clean = np.full((32, 1, 64, 64), 0.5, np.float32)
+    noisy, sig = data.add_noise(clean, [25], np.random.default_rng(0))
+    assert noisy.dtype == np.float32 and noisy.shape == clean.shape
+    np.testing.assert_array_equal(sig, 25)
+    diff = noisy - clean
+    assert abs(diff.std() - 25 / 255) < 0.01 * 25 / 255
+    assert abs(diff.mean()) < 1e-3
+
+
+def test_noise_several_sigmas_each_drawn_and_used():
+    clean = np.zeros((90, 1, 48, 48), np.float32)
+    noisy, sig = data.add_noise(clean, [10, 30, 50], np.random.default_rng(1))
+    assert set(sig.tolist()) == {10, 30, 50}
+    per_sample = noisy.reshape(90, -1).std(axis=1)
+    np.testing.assert_allclose(per_sample, sig / 255, rtol=0.06)
+
+
+def test_noise_uniform_range_and_clipping():
+    clean = np.zeros((200, 1, 8, 8), np.float32)
+    noisy, sig = data.add_noise(clean, Uniform(0, 55), np.random.default_rng(2))
+    assert sig.min() >= 0 and sig.max() <= 55 and sig.std() > 10
+    assert noisy.min() < 0  # not clipped by default
+    clipped, _ = data.add_noise(clean, "0:55", np.random.default_rng(2), clip=True)
+    np.testing.assert_array_equal(clipped, np.clip(noisy, 0, 1))
+
+
+def test_parse_levels():
+    assert data.parse_levels(25) == [25.0]
+    assert data.parse_levels("15,25,50") == [15.0, 25.0, 50.0]
+    assert data.parse_levels("0:55") == Uniform(0.0, 55.0)
+    assert str(Uniform(0, 55)) == "0:55"
+    assert data.parse_levels(str(Uniform(0.1234567891, 55))) == Uniform(0.1234567891, 55.0)
+    assert data.parse_levels((2, 3, 4)) == [2.0, 3.0, 4.0]
+    with pytest.raises(ValueError, match="ambiguous"):
+        data.parse_levels((0, 55))
+    with pytest.raises(ValueError, match="lo <= hi"):
+        Uniform(5, 1)
+
+
+def test_rng_state_round_trip():
+    rng = np.random.default_rng(7)
+    rng.random(3)
+    state = json.loads(json.dumps(data.rng_state(rng)))
+    want = rng.random(5)
+    np.testing.assert_array_equal(data.rng_from_state(state).random(5), want)
+    with pytest.raises(ValueError, match="unknown bit generator 'default_rng'"):
+        data.rng_from_state({**state, "bit_generator": "default_rng"})
+
+
+# ----------------------------------------------------------------------------- super-resolution
+def texture():
+    y, x = np.mgrid[0:48, 0:48]
+    return (0.5 + 0.4 * np.sin(x / 1.3) * np.cos(y / 1.7)).astype(np.float32)
+
+
+def test_bicubic_keeps_shape_and_constants():
+    flat = np.full((3, 1, 50, 50), 0.3, np.float32)
+    out, s = data.bicubic_degrade(flat, [2, 3, 4], np.random.default_rng(0))
+    assert out.shape == flat.shape and out.dtype == np.float32 and s.shape == (3,)
+    np.testing.assert_allclose(out, 0.3, atol=1e-5)
+
+
+def test_bicubic_scale_matters():
+    clean = np.stack([texture()] * 2)[:, None]
+    x2 = data.bicubic_down_up(texture(), 2)
+    x4 = data.bicubic_down_up(texture(), 4)
+    err2, err4 = np.abs(x2 - texture()).mean(), np.abs(x4 - texture()).mean()
+    assert 0 < err2 < err4
+    out, s = data.bicubic_degrade(clean, [4], np.random.default_rng(0))
+    np.testing.assert_array_equal(s, 4)
+    np.testing.assert_allclose(out[0, 0], x4)
+    colour = np.dstack([texture(), texture() * 0.5, 1 - texture()])
+    up = data.bicubic_down_up(colour, 3)
+    assert up.shape == colour.shape
+    np.testing.assert_allclose(up[..., 0], data.bicubic_down_up(texture(), 3))
+
+
+def test_resize_bicubic():
+    img = texture()
+    big = data.resize_bicubic(img, (96, 72))
+    assert big.shape == (96, 72) and big.dtype == np.float32
+    colour = data.resize_bicubic(np.dstack([img, 1 - img]), (24, 30))
+    assert colour.shape == (24, 30, 2)
+    np.testing.assert_allclose(colour[..., 1], data.resize_bicubic(1 - img, (24, 30)), atol=1e-6)
+
+
+def test_modcrop():
+    assert data.modcrop(np.zeros((50, 47, 3)), 4).shape == (48, 44, 3)
+
+
+def test_make_batch_both_tasks():
+    s = PatchSampler([texture()], 16, 3, seed=0)
+    inputs, targets = data.make_batch(s, "denoise", [25], np.random.default_rng(0))
+    assert inputs.shape == targets.shape == (3, 1, 16, 16)
+    assert 0.05 < (inputs - targets).std() < 0.15
+    inputs, targets = data.make_batch(s, "sr", [2], np.random.default_rng(0))
+    assert inputs.shape == targets.shape and not np.array_equal(inputs, targets)
+    with pytest.raises(ValueError, match="unknown task 'deblur'"):
+        data.make_batch(s, "deblur", [2], np.random.default_rng(0))
+
+
+def test_degrade_image_deterministic():
+    img = texture()
+    a = data.degrade_image(img, "denoise", 25, seed=1)
+    np.testing.assert_array_equal(a, data.degrade_image(img, "denoise", 25, seed=1))
+    assert not np.array_equal(a, data.degrade_image(img, "denoise", 25, seed=2))
+    assert abs((a - img).std() - 25 / 255) < 0.005
+    sr = data.degrade_image(img, "sr", 3)
+    assert sr.shape == img.shape and not np.array_equal(sr, img)

@@ -1,0 +1,167 @@
+"""The kernel tests can tell a wrong kernel: deliberately broken copies of the real kernels
+(one textual change each) are run through the normal wrappers and must FAIL the comparison
+with the reference that the real kernels pass.
+
+Each mutant is built from the kernel file's text with `runtime.load_source` and installed in
+a fresh `KernelDevice`'s function cache under the name the wrapper launches, so everything
+else (grids, blocks, NaN-filled outputs, the other kernels) is what the real op runs. The
+unmutated text goes through the very same path and must pass: so a test here can only
+succeed because of the mutation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rednet_cupy import reference as R
+from rednet_cupy import runtime
+from rednet_cupy.ops import conv2d, mse_loss
+from rednet_cupy.ops.device import KernelDevice
+
+PASS, FAIL = 1e-4, 1e-2  # the kernel tests' tolerance; what counts as clearly wrong
+
+
+def error(got, expected) -> float:
+    """Relative error as the kernel tests measure it; inf when an element is NaN or inf."""
+    got = np.asarray(got, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    assert got.shape == expected.shape
+    if not np.isfinite(got).all():
+        return float("inf")
+    return float(np.abs(got - expected).max() / max(np.abs(expected).max(), 1e-30))
+
+
+def mutate(text: str, old: str, new: str) -> str:
+    """Replace the one occurrence of `old`: the mutation must really happen."""
+    assert text.count(old) == 1, f"expected exactly one {old!r} in the kernel source"
+    out = text.replace(old, new)
+    assert out != text
+    return out
+
+
+def device_with(op: str, kernel: str, source: str, name: str) -> KernelDevice:
+    """A fresh emulator device whose `op`/`kernel` launches run `source`'s kernel instead."""
+    dev = KernelDevice("emulate", np, poison=True)
+    module = runtime.load_source(source, device="emulate", name=name)
+    dev._functions[(op, kernel)] = module.get_function(kernel)
+    return dev
+
+
+def source(op: str) -> str:
+    return (runtime.kernel_dir() / f"{op}.cu").read_text()
+
+
+def conv_inputs(shape, seed=0):
+    n, ci, co, h, w, _ = shape
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((n, ci, h, w)).astype(np.float32),
+            rng.standard_normal((co, ci, 3, 3)).astype(np.float32),
+            rng.standard_normal(co).astype(np.float32))
+
+
+def conv_forward_error(dev: KernelDevice, shape, seed=0) -> float:
+    x, w, b = conv_inputs(shape, seed)
+    y = conv2d.conv2d_forward(dev, x, w, b, shape[-1])
+    expected = R.conv2d_forward(x.astype(np.float64), w.astype(np.float64),
+                                b.astype(np.float64), shape[-1])
+    return error(y, expected)
+
+
+def conv_bias_grad_error(dev: KernelDevice, shape) -> float:
+    x, w, _ = conv_inputs(shape)
+    p = shape[-1]
+    dy = np.random.default_rng(1).standard_normal(
+        (x.shape[0], w.shape[0], x.shape[2] + 2 * p - 2, x.shape[3] + 2 * p - 2)
+    ).astype(np.float32)
+    _, _, db = conv2d.conv2d_backward(dev, dy, x, w, p)
+    return error(db, dy.astype(np.float64).sum(axis=(0, 2, 3)))
+
+
+def mse_error(dev: KernelDevice, shape) -> float:
+    rng = np.random.default_rng(2)
+    pred = rng.standard_normal(shape).astype(np.float32)
+    target = rng.standard_normal(shape).astype(np.float32)
+    loss = mse_loss.mse_loss_forward(dev, pred, target)
+    return error(loss, R.mse_loss_forward(pred.astype(np.float64), target.astype(np.float64)))
+
+
+# Shapes (N, C_in, C_out, H, W, padding) with full 16x16 tiles and several channels, so that
+# a wrong patch element, a stale shared-memory value or a missing row has somewhere to show.
+CONV_SHAPE = (2, 4, 9, 20, 37, 1)
+CONV_SHAPE_P0 = (1, 3, 17, 35, 18, 0)
+
+# name: (op, kernel, old text, new text, how to measure)
+MUTANTS = {
+    # (a) the tile load reads the patch one input row too low: every output shifted.
+    "tile_load_row_off_by_one": (
+        "conv2d", "conv2d_forward",
+        "const int r = row0 + e / HALO, c = col0 + e % HALO;",
+        "const int r = row0 + e / HALO + 1, c = col0 + e % HALO;",
+        lambda dev: conv_forward_error(dev, CONV_SHAPE)),
+    # (a') the copy loop stops one element short: patch[17][17] keeps a stale value, used
+    # only by the bottom-right thread of a full tile for its bottom-right tap.
+    "tile_load_loop_one_short": (
+        "conv2d", "conv2d_forward",
+        "for (int e = tid; e < HALO * HALO; e += TILE * TILE)",
+        "for (int e = tid; e < HALO * HALO - 1; e += TILE * TILE)",
+        lambda dev: conv_forward_error(dev, CONV_SHAPE_P0)),
+    # (e) the write guard drops the last output row: it stays NaN (outputs are NaN-filled).
+    "last_output_row_unwritten": (
+        "conv2d", "conv2d_forward",
+        "if (i < Ho && j < Wo) {",
+        "if (i < Ho - 1 && j < Wo) {",
+        lambda dev: conv_forward_error(dev, CONV_SHAPE_P0)),
+    # (c) the tree reduction stops before its last round: s[1] is never added to s[0].
+    "mse_reduction_drops_last_stride": (
+        "mse_loss", "mse_loss_partial",
+        "for (int stride = THREADS / 2; stride > 0; stride >>= 1) {",
+        "for (int stride = THREADS / 2; stride > 1; stride >>= 1) {",
+        lambda dev: mse_error(dev, (3, 2, 17, 33))),
+    # (d) the bias gradient sums over every image but the last.
+    "bias_grad_skips_last_image": (
+        "conv2d", "conv2d_bias_grad",
+        "for (int q = tid; q < N * HW; q += RED_THREADS) {",
+        "for (int q = tid; q < (N - 1) * HW; q += RED_THREADS) {",
+        lambda dev: conv_bias_grad_error(dev, (3, 4, 5, 9, 11, 0))),
+}
+
+
+@pytest.mark.parametrize("name", list(MUTANTS))
+def test_a_mutated_kernel_fails_the_comparison(name):
+    op, kernel, old, new, measure = MUTANTS[name]
+    text = source(op)
+    original = measure(device_with(op, kernel, text, f"{op}_original"))
+    assert original < PASS, f"the unmutated {op}.cu fails: rel error {original:.2e}"
+    mutant = measure(device_with(op, kernel, mutate(text, old, new), f"{op}_{name}"))
+    assert mutant > FAIL, f"mutant {name} not caught: rel error {mutant:.2e}"
+
+
+# (b) The barrier between the loads of a channel's patch and weights and their use, taken
+# out: a race. The emulator runs a block's 256 threads as real OS threads, so a thread can
+# read its neighbours' patch values (and the weights, written by threads 0-71 only) before
+# they are written, and gets the previous input channel's (the static shared array keeps
+# them). Several channels, so stale values differ from fresh ones, and many blocks, so the
+# race has many chances: each run of a block that computes with a stale value gives a wrong
+# output, and one wrong output is enough. Whether and where it happens depends on how the
+# OS schedules the threads, so a run could in principle be clean; the test tries up to
+# three runs and asserts that at least one is caught. In practice (2 cores, 256 threads,
+# OMP_WAIT_POLICY=passive) the first run is always caught: thread t's first reads are of
+# values written by threads t+1, t+18, ... that have usually not been scheduled yet.
+RACE_SHAPE = (2, 6, 9, 33, 37, 1)
+BARRIER = "__syncthreads();  // the patch and weights are complete before anyone reads them"
+
+
+def test_a_missing_barrier_is_caught_with_real_concurrency():
+    text = source("conv2d")
+    original = conv_forward_error(device_with("conv2d", "conv2d_forward", text,
+                                              "conv2d_original"), RACE_SHAPE)
+    assert original < PASS, f"the unmutated conv2d.cu fails: rel error {original:.2e}"
+    racy = device_with("conv2d", "conv2d_forward",
+                       mutate(text, BARRIER, "/* barrier removed */"), "conv2d_no_barrier")
+    errors = []
+    for seed in range(3):
+        errors.append(conv_forward_error(racy, RACE_SHAPE, seed))
+        if errors[-1] > FAIL:
+            break
+    assert errors[-1] > FAIL, f"the race went unnoticed in {len(errors)} runs: {errors}"
