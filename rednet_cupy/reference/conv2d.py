@@ -120,52 +120,71 @@ def conv2d_backward_naive(dy: np.ndarray, x: np.ndarray, w: np.ndarray, padding:
     return np.ascontiguousarray(dx), dw, db
 
 
-# ------------------------------------------------- vectorised: a few big matrix products
+# ------------------------------------------------ vectorised: im2col + one matrix product
 #
-# The trick ("flat shifts"): lay the padded images side by side in one long row per
-# channel, xf[ci, :] of length N*Hp*Wp. Output pixel (n, i, j) sits at flat index
-# q = n*Hp*Wp + i*Wp + j, and its 3x3 neighbourhood at q + ki*Wp + kj. So the tap (ki, kj)
-# of every output pixel is one contiguous slice xf[:, off : off + L], off = ki*Wp + kj,
-# and the whole convolution is 9 matrix products  w[:, :, ki, kj] @ xf[:, off : off + L].
-# Positions q that fall in the padding columns/rows are computed too and thrown away;
-# that costs (Hp*Wp)/(Ho*Wo) - 1 extra work (8% for 50x50) and saves building im2col.
+# im2col turns the convolution into one matrix product: stack, for every output pixel, the
+# 9 * C_in input values under its 3x3 window as one column; then y = w (C_out, 9*C_in) @ col.
+#
+# Building the columns with the "flat shift" trick: lay the padded images side by side in
+# one long row per channel, xf[ci, :] of length g*Hp*Wp. Output pixel (n, i, j) sits at flat
+# index q = n*Hp*Wp + i*Wp + j and its tap (ki, kj) at q + ki*Wp + kj, so the rows of tap
+# (ki, kj) are one contiguous slice xf[:, off : off + span], off = ki*Wp + kj: nine slice
+# copies build the whole column matrix. Positions q in the padding columns/rows are
+# computed too and thrown away; that costs (Hp*Wp)/(Ho*Wo) - 1 extra work (8% for 50x50).
+#
+# Why a few images at a time: the column matrix is 9x the size of the input. For a batch
+# of 16 64-channel 50x50 maps that is 100 MB, and writing then reading it from main memory
+# costs as much as the arithmetic. Built for ~4096 pixels at a time it is ~9 MB, stays in
+# the caches, and a 64->64 layer drops from ~21 ms to ~11 ms on a 2-core machine.
+
+PIXELS_PER_GROUP = 4096
 
 
-def _flat_padded(x: np.ndarray, p: int) -> tuple[np.ndarray, int, int]:
-    """x (N, C, H, W) -> xf (C, N*Hp*Wp) with the zero padding in place."""
-    n_img, c, h, wd = x.shape
-    hp, wp = h + 2 * p, wd + 2 * p
-    xf = np.zeros((c, n_img, hp, wp), dtype=x.dtype)
-    xf[:, :, p : p + h, p : p + wd] = x.transpose(1, 0, 2, 3)
-    return xf.reshape(c, n_img * hp * wp), hp, wp
+def _groups(n_img: int, hp: int, wp: int) -> list[tuple[int, int]]:
+    """Consecutive image ranges [i0, i1) of about PIXELS_PER_GROUP padded pixels each."""
+    g = max(1, min(n_img, PIXELS_PER_GROUP // (hp * wp)))
+    return [(i, min(n_img, i + g)) for i in range(0, n_img, g)]
 
 
-def _span(n_img: int, hp: int, wp: int) -> int:
-    """Number of flat positions from the first output pixel to the last one, inclusive."""
-    return n_img * hp * wp - 2 * wp - 2
+def _columns(x: np.ndarray, p: int, i0: int, i1: int) -> np.ndarray:
+    """im2col of images i0:i1 of x: a (9*C, span) matrix, row (ki*3 + kj)*C + ci holding
+    channel ci shifted by (ki, kj), column q the flat padded position of an output pixel."""
+    _, c, h, wd = x.shape
+    g, hp, wp = i1 - i0, h + 2 * p, wd + 2 * p
+    xf = np.zeros((c, g, hp, wp), dtype=x.dtype)
+    xf[:, :, p : p + h, p : p + wd] = x[i0:i1].transpose(1, 0, 2, 3)
+    xf = xf.reshape(c, g * hp * wp)
+    span = g * hp * wp - 2 * wp - 2  # from the first output pixel to the last, inclusive
+    col = np.empty((9, c, span), dtype=x.dtype)
+    for ki in range(3):
+        for kj in range(3):
+            off = ki * wp + kj
+            col[3 * ki + kj] = xf[:, off : off + span]
+    return col.reshape(9 * c, span)
 
 
 def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, padding: int) -> np.ndarray:
     p = check_forward(OP, x, w, b, padding)
-    return _conv(x, w, p) + b.reshape(1, -1, 1, 1)
+    y = _conv(x, w, p)
+    y += b.reshape(1, -1, 1, 1)
+    return y
 
 
 def _conv(x: np.ndarray, w: np.ndarray, p: int) -> np.ndarray:
     """The correlation without bias, for any padding (the input gradient uses 2 - p)."""
-    n_img, _, h, wd = x.shape
+    n_img, c_in, h, wd = x.shape
     c_out = w.shape[0]
-    xf, hp, wp = _flat_padded(x, p)
-    span = _span(n_img, hp, wp)
-    yf = np.zeros((c_out, n_img * hp * wp), dtype=x.dtype)
-    tmp = np.empty((c_out, span), dtype=x.dtype)
-    for ki in range(3):
-        for kj in range(3):
-            off = ki * wp + kj
-            np.matmul(w[:, :, ki, kj], xf[:, off : off + span], out=tmp)
-            yf[:, :span] += tmp
+    hp, wp = h + 2 * p, wd + 2 * p
     ho, wo = output_size(h, p), output_size(wd, p)
-    y = yf.reshape(c_out, n_img, hp, wp)[:, :, :ho, :wo]
-    return np.ascontiguousarray(y.transpose(1, 0, 2, 3))
+    wm = w.transpose(0, 2, 3, 1).reshape(c_out, 9 * c_in)  # columns ordered like _columns
+    y = np.empty((n_img, c_out, ho, wo), dtype=x.dtype)
+    for i0, i1 in _groups(n_img, hp, wp):
+        col = _columns(x, p, i0, i1)
+        yf = np.zeros((c_out, (i1 - i0) * hp * wp), dtype=x.dtype)
+        np.matmul(wm, col, out=yf[:, : col.shape[1]])
+        yf = yf.reshape(c_out, i1 - i0, hp, wp)[:, :, :ho, :wo]
+        y[i0:i1] = yf.transpose(1, 0, 2, 3)
+    return y
 
 
 def conv2d_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray, padding: int):
@@ -184,18 +203,16 @@ def input_grad(dy: np.ndarray, w: np.ndarray, p: int) -> np.ndarray:
 
 
 def weight_grad(dy: np.ndarray, x: np.ndarray, p: int) -> np.ndarray:
-    """dw[co, ci, ki, kj] = sum over pixels of dy * the input shifted by (ki, kj)."""
-    n_img, c_in, _, _ = x.shape
+    """dw[co, ci, ki, kj] = sum over pixels of dy * the input shifted by (ki, kj):
+    dy as a (C_out, pixels) matrix times the transposed im2col of x."""
+    n_img, c_in, h, wd = x.shape
     c_out, ho, wo = dy.shape[1:]
-    xf, hp, wp = _flat_padded(x, p)
-    span = _span(n_img, hp, wp)
-    # dy laid on the same flat grid as the padded input; zeros where no output pixel is.
-    dyf = np.zeros((c_out, n_img, hp, wp), dtype=dy.dtype)
-    dyf[:, :, :ho, :wo] = dy.transpose(1, 0, 2, 3)
-    dyf = dyf.reshape(c_out, -1)[:, :span]
-    dw = np.empty((c_out, c_in, 3, 3), dtype=x.dtype)
-    for ki in range(3):
-        for kj in range(3):
-            off = ki * wp + kj
-            dw[:, :, ki, kj] = dyf @ xf[:, off : off + span].T
-    return dw
+    hp, wp = h + 2 * p, wd + 2 * p
+    dw = np.zeros((c_out, 9 * c_in), dtype=x.dtype)
+    for i0, i1 in _groups(n_img, hp, wp):
+        col = _columns(x, p, i0, i1)
+        # dy laid on the same flat grid as the padded input; zeros where no output pixel is.
+        dyf = np.zeros((c_out, i1 - i0, hp, wp), dtype=dy.dtype)
+        dyf[:, :, :ho, :wo] = dy[i0:i1].transpose(1, 0, 2, 3)
+        dw += dyf.reshape(c_out, -1)[:, : col.shape[1]] @ col.T
+    return np.ascontiguousarray(dw.reshape(c_out, 3, 3, c_in).transpose(0, 3, 1, 2))
