@@ -109,7 +109,8 @@ def machine_info() -> dict[str, str]:
         "thread pools (threadpoolctl)": threadpools(),
         "thread env": ", ".join(
             f"{k}={os.environ[k]}" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                             "MKL_NUM_THREADS") if k in os.environ
+                                             "MKL_NUM_THREADS", "OPENBLAS_CORETYPE",
+                                             "OPENBLAS_L2_SIZE") if k in os.environ
         ) or "none set",
     }
     if torch is None:

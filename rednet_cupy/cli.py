@@ -30,26 +30,39 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _architecture_args(args: argparse.Namespace) -> dict:
+    """The RedNetConfig fields given on the command line (not the preset's defaults)."""
+    given = {k: v for k, v in (("depth", args.depth), ("width", args.width),
+                               ("skip_every", args.skip_every), ("padding", args.padding))
+             if v is not None}
+    if args.no_residual:
+        given["residual"] = False
+    return given
+
+
 def _model_config(args: argparse.Namespace):
     from rednet_cupy.model import preset
 
-    overrides = {k: v for k, v in (("depth", args.depth), ("width", args.width),
-                                   ("skip_every", args.skip_every), ("padding", args.padding))
-                 if v is not None}
-    if args.no_residual:
-        overrides["residual"] = False
-    return preset(args.preset, **overrides)
+    return preset(args.preset or "RED10", **_architecture_args(args))
 
 
-def _train_images(args: argparse.Namespace):
-    from rednet_cupy.data import builtin_split, load_images
+def _train_images(args: argparse.Namespace, patch_size: int):
+    from rednet_cupy.data import builtin_split, list_images, load_images
+    from rednet_cupy.imageio import read_image, to_gray
 
     if args.data is None:
         train, val = builtin_split()
         print(f"data: {len(train)} built-in images from scikit-image, "
               f"{len(val)} held out for validation")
         return train, val
-    train = load_images(args.data)
+    train = []
+    for path in list_images(args.data):
+        img = to_gray(read_image(path))
+        train.append(img)
+        if min(img.shape) < patch_size:
+            raise ValueError(f"{path}: {img.shape[0]}x{img.shape[1]} pixels, smaller than the "
+                             f"patch size {patch_size}x{patch_size} (lower --patch-size or "
+                             "remove the image)")
     val = load_images(args.val) if args.val else builtin_split()[1]
     print(f"data: {len(train)} images from {args.data}; validation: "
           f"{len(val)} images from {args.val or 'the built-in set'}")
@@ -59,9 +72,16 @@ def _train_images(args: argparse.Namespace):
 def cmd_train(args: argparse.Namespace) -> int:
     from dataclasses import asdict, fields
 
-    from rednet_cupy.checkpoint import load_checkpoint
+    from rednet_cupy.checkpoint import CheckpointError, load_checkpoint
     from rednet_cupy.model import RedNetConfig
-    from rednet_cupy.train import RESUME_FREE, TrainConfig, Trainer, export_model, fit
+    from rednet_cupy.train import (
+        CHECKPOINT_KIND,
+        RESUME_FREE,
+        TrainConfig,
+        Trainer,
+        export_model,
+        fit,
+    )
 
     out = Path(args.out)
     ckpt = out / "checkpoint.npz"
@@ -71,17 +91,35 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not ckpt.is_file():
             raise FileNotFoundError(f"{ckpt}: no checkpoint to resume (train without --resume)")
         _, header = load_checkpoint(ckpt)
-        model_cfg = RedNetConfig(**header["model"])
-        saved = header["train"]
+        if header.get("kind") != CHECKPOINT_KIND:
+            raise CheckpointError(f"{ckpt}: not a training checkpoint (kind "
+                                  f"{header.get('kind')!r}), cannot resume from it")
+        try:
+            model_cfg = RedNetConfig(**header["model"])
+            saved = dict(header["train"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise CheckpointError(f"{ckpt}: invalid training checkpoint header "
+                                  f"({type(e).__name__}: {e})") from None
+        # The architecture comes from the checkpoint; flags that contradict it are refused
+        # rather than silently ignored (with --preset, every field of the preset counts).
+        arch = _model_config(args).to_dict() if args.preset else _architecture_args(args)
+        saved_arch = model_cfg.to_dict()
+        changed = {k: v for k, v in arch.items() if saved_arch[k] != v}
+        if changed:
+            raise ValueError(f"--resume continues the saved architecture; these differ from "
+                             f"it: {changed} (saved: { {k: saved_arch[k] for k in changed} })")
         changed = {k: v for k, v in given.items() if k not in RESUME_FREE and saved.get(k) != v}
         if changed:
             raise ValueError(f"--resume continues the saved setup; these differ from it: "
                              f"{changed} (saved: { {k: saved.get(k) for k in changed} })")
-        cfg = TrainConfig(**{**saved, **{k: v for k, v in given.items() if k in RESUME_FREE}})
+        try:
+            cfg = TrainConfig(**{**saved, **{k: v for k, v in given.items() if k in RESUME_FREE}})
+        except TypeError as e:
+            raise CheckpointError(f"{ckpt}: invalid training setup in the header ({e})") from None
     else:
         model_cfg = _model_config(args)
         cfg = TrainConfig(**given)
-    train, val = _train_images(args)
+    train, val = _train_images(args, cfg.patch_size)
     trainer = Trainer(model_cfg, cfg, train, val, device=args.device)
     if args.resume:
         trainer.load(ckpt)
@@ -117,8 +155,10 @@ def _load_net(args: argparse.Namespace, task: str):
                                 "--model RUN/model.npz")
     path = args.model or default_denoiser()
     net, header = load_model(path, device=args.device)
-    if header.get("task", task) != task:
-        raise ValueError(f"{path} is a '{header['task']}' model, not a '{task}' model")
+    train = header.get("train")  # a training checkpoint keeps the task in its setup
+    saved_task = header.get("task") or (train.get("task") if isinstance(train, dict) else None)
+    if saved_task is not None and saved_task != task:
+        raise ValueError(f"{path} is a '{saved_task}' model, not a '{task}' model")
     return net
 
 
@@ -239,7 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train RED-Net. Ctrl-C saves a checkpoint and stops; "
                        "`--resume` continues exactly where it stopped.")
     g = p.add_argument_group("model")
-    g.add_argument("--preset", default="RED10", choices=["RED10", "RED20", "RED30"])
+    g.add_argument("--preset", choices=["RED10", "RED20", "RED30"], help="default RED10")
     g.add_argument("--depth", type=int, help="total layers (even), overrides the preset")
     g.add_argument("--width", type=int, help="feature maps per layer (preset: 64)")
     g.add_argument("--skip-every", type=int, help="skip spacing, 0 = none")

@@ -253,7 +253,10 @@ def parse_levels(spec: Levels) -> list[float] | Uniform:
         if ":" in text:
             lo, hi = (float(t) for t in text.split(":"))
             return Uniform(lo, hi)
-        return [float(t) for t in text.split(",") if t.strip()]
+        levels = [float(t) for t in text.split(",") if t.strip()]
+        if not levels:
+            raise ValueError(f"empty list of levels {spec!r}")
+        return levels
     if isinstance(spec, tuple) and len(spec) == 2:
         raise ValueError(
             f"ambiguous levels {spec!r}: pass a list for a set of levels or "

@@ -39,8 +39,8 @@ def run_demo(out: Path, device: str = "auto", steps: int | None = None,
     print(f"demo: RED10 (width 32, {trainer.net.num_params():,} parameters) learns to remove "
           f"Gaussian noise of sigma {SIGMA:g} from {len(train)} built-in images, {steps} steps "
           f"on device '{trainer.F.name}'")
-    fit(trainer, out, progress=progress)
-    models = {f"RED-Net demo ({steps} steps)": trainer.net}
+    fit(trainer, out, progress=progress)  # Ctrl-C stops training early; the demo goes on
+    models = {f"RED-Net demo ({trainer.step} steps)": trainer.net}
     try:
         from rednet_cupy.pretrained import default_denoiser
         from rednet_cupy.train import load_model

@@ -83,7 +83,7 @@ def table(scores: list[Score], task: str, title: str = "") -> str:
     levels = sorted({s.level for s in scores})
     methods = list(dict.fromkeys(s.method for s in scores))
     head = "sigma" if task == "denoise" else "scale"
-    lines = [f"### {title}" if title else "",
+    lines = [f"### {title}" if title else None,
              "| method | " + " | ".join(f"{head} {lv:g}" for lv in levels) + " |",
              "|---|" + "---|" * len(levels)]
     for m in methods:

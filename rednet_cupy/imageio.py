@@ -65,6 +65,9 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
     user's umask applies, as it would to a normally created file.
     """
     path = Path(path)
+    if not path.parent.is_dir():  # else the error would name our temporary file
+        why = "not a folder" if path.parent.exists() else "no such folder"
+        raise FileNotFoundError(f"{path.parent}: {why} (writing {path.name})")
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:

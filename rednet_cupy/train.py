@@ -21,6 +21,7 @@ from rednet_cupy import ops as ops_registry
 from rednet_cupy.checkpoint import check_compatible, load_checkpoint, save_checkpoint
 from rednet_cupy.data import (
     PatchSampler,
+    Uniform,
     degrade_image,
     make_batch,
     parse_levels,
@@ -38,7 +39,7 @@ CHECKPOINT_KIND = "rednet-cupy training state"
 class TrainConfig:
     task: str = "denoise"  # "denoise" or "sr"
     levels: str = "0:55"  # noise sigmas (0..255 scale) or SR scales: "15,25,50", "0:55", "2,3,4"
-    val_level: float = 25.0  # level of the validation images
+    val_level: float | None = None  # level of the validation images; None: default_val_level
     steps: int = 1000
     batch_size: int = 16
     patch_size: int = 50  # the paper's 50x50 patches
@@ -62,7 +63,14 @@ class TrainConfig:
         for name in ("steps", "batch_size", "patch_size", "val_every", "ckpt_every", "log_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.warmup < 0:
+            raise ValueError(f"warmup must be >= 0, got {self.warmup}")
+        if not (self.lr > 0 and self.lr_min >= 0):
+            raise ValueError(f"need lr > 0 and lr_min >= 0, got lr {self.lr}, "
+                             f"lr_min {self.lr_min}")
         parse_levels(self.levels)
+        if self.val_level is None:
+            self.val_level = default_val_level(self.task, self.levels)
 
     def lr_at(self, step: int) -> float:
         """Learning rate of step `step` (counted from 1)."""
@@ -72,6 +80,18 @@ class TrainConfig:
             return self.lr
         t = min(1.0, (step - 1 - self.warmup) / max(1, self.steps - 1 - self.warmup))
         return self.lr_min + 0.5 * (self.lr - self.lr_min) * (1 + math.cos(math.pi * t))
+
+
+def default_val_level(task: str, levels: str) -> float:
+    """Validation level when none is given: sigma 25 for denoising (the usual benchmark
+    level), and for super-resolution a scale the model is trained for (the middle one of a
+    list, the middle of a range): validating an x2 model at "scale 25" measures nothing."""
+    spec = parse_levels(levels)
+    if task == "denoise":
+        return 25.0
+    if isinstance(spec, Uniform):
+        return (spec.lo + spec.hi) / 2
+    return sorted(spec)[len(spec) // 2]
 
 
 @dataclass
@@ -104,6 +124,11 @@ class Trainer:
         self.sampler = PatchSampler(train_images, cfg.patch_size, cfg.batch_size, cfg.seed)
         self.rng = np.random.default_rng([cfg.seed, 1])  # levels and noise
         self.val_images = list(val_images or [])
+        for i, im in enumerate(self.val_images):  # fail now, not at the first validation
+            if min(np.shape(im)[:2]) < self.net.min_size():
+                raise ValueError(f"validation image {i} is {np.shape(im)[0]}x{np.shape(im)[1]}, "
+                                 f"smaller than the {self.net.min_size()}x"
+                                 f"{self.net.min_size()} this network needs")
         self.history = History()
 
     # ------------------------------------------------------------------ one step
@@ -125,6 +150,17 @@ class Trainer:
         for k, p in net.params.items():
             F.adam_step(p, net.grads[k], self.m[k], self.v[k], self.step, lr,
                         c.beta1, c.beta2, c.eps)
+        # An update can overflow while the loss before it was finite; the ops refuse
+        # non-finite weights, so say what happened here rather than at the next forward.
+        xp = F.xp
+        finite = [xp.isfinite(p).all() for p in net.params.values()]
+        if not bool(xp.stack(finite).all()):  # one transfer from the device per step
+            bad = [k for k, ok in zip(net.params, finite, strict=True) if not bool(ok)]
+            raise TrainingDiverged(
+                f"weights {', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''} became NaN or "
+                f"inf at step {self.step}: lower the learning rate (now {lr:.2e}); the last "
+                f"checkpoint is kept"
+            )
         return loss, 10 * math.log10(1.0 / max(loss, 1e-12))
 
     def validate(self) -> float:
@@ -141,11 +177,21 @@ class Trainer:
 
     # ------------------------------------------------------------------ checkpoints
     def save(self, path: str | Path) -> None:
+        """Write the full training state; refuses (TrainingDiverged) when a weight or Adam
+        moment is NaN or inf, so that the checkpoint on disk is always one worth resuming:
+        an update can overflow while the loss that preceded it was still finite."""
         arrays = {}
         for k in self.net.params:
             arrays[f"param/{k}"] = self.F.to_numpy(self.net.params[k])
             arrays[f"adam_m/{k}"] = self.F.to_numpy(self.m[k])
             arrays[f"adam_v/{k}"] = self.F.to_numpy(self.v[k])
+        bad = [name for name, a in arrays.items() if not np.isfinite(a).all()]
+        if bad:
+            raise TrainingDiverged(
+                f"{', '.join(bad[:3])}{' ...' if len(bad) > 3 else ''} became NaN or inf at "
+                f"step {self.step}: lower the learning rate (now {self.cfg.lr_at(self.step):.2e})"
+                f"; the last checkpoint is kept"
+            )
         header = {
             "kind": CHECKPOINT_KIND,
             "model": self.model_cfg.to_dict(),
@@ -287,10 +333,12 @@ def fit(trainer: Trainer, out_dir: str | Path, progress: bool = True) -> FitResu
         t0 = t
         trainer.save(ckpt)
         if not progress:  # a plain log line per checkpoint, for runs whose output is a file
-            val = f", val {h.val_psnr[-1]:.2f} dB" if h.val_psnr else ""
+            # (a checkpoint may come before the first log entry: ckpt_every < log_every)
+            loss = (f"loss {h.loss[-1]:.3e}, train psnr {h.train_psnr[-1]:.2f} dB, "
+                    if h.loss else "")
+            val = f"val {h.val_psnr[-1]:.2f} dB, " if h.val_psnr else ""
             rate = (trainer.step - start_step) / max(h.seconds - seconds0, 1e-9)
-            print(f"step {trainer.step}/{c.steps}: loss {h.loss[-1]:.3e}, train psnr "
-                  f"{h.train_psnr[-1]:.2f} dB{val}, lr {c.lr_at(trainer.step):.2e}, "
+            print(f"step {trainer.step}/{c.steps}: {loss}{val}lr {c.lr_at(trainer.step):.2e}, "
                   f"{rate:.2f} steps/s, {h.seconds / 3600:.2f} h in all", flush=True)
         if h.steps:
             plot_curves(h, curve, title=f"RED-Net {trainer.model_cfg.depth} layers, {c.task}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DENOISER = HERE / "red10_gray_denoise.npz"
+DENOISER = HERE / "red20_gray_denoise.npz"
 
 
 def default_denoiser() -> Path:

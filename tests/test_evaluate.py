@@ -1,0 +1,140 @@
+"""Evaluation: every method scored at every level on the same degraded inputs, PSNR of the
+noisy input as sigma implies, a table with every method, and a PNG grid."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from rednet_cupy.evaluate import evaluate, save_grid, table
+from rednet_cupy.model import RedNet, preset
+
+
+def mid_gray(h: int, w: int, seed: int, colour: bool = False) -> np.ndarray:
+    """Smooth image in [0.3, 0.7]: sigma-25 noise is ~3.5 sigma from clipping at 0 or 1."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    base = 0.5 + 0.15 * np.sin(x / 6.0 + seed) * np.cos(y / 9.0)
+    if not colour:
+        return base.astype(np.float32)
+    tint = rng.uniform(-0.05, 0.05, 3)
+    return np.clip(base[..., None] + tint, 0, 1).astype(np.float32)
+
+
+IMAGES = [("flat", mid_gray(64, 72, 0)), ("tinted", mid_gray(60, 64, 1, colour=True))]
+LEVELS = [15.0, 25.0]
+
+
+def tiny() -> RedNet:
+    return RedNet(preset("RED10", depth=4, width=4), "cpu", seed=2)
+
+
+def identity() -> RedNet:
+    n = tiny()
+    n.params["deconv2.weight"][...] = 0
+    n.params["deconv2.bias"][...] = 0
+    return n
+
+
+@pytest.fixture(scope="module")
+def denoise_run():
+    models = {"tiny": tiny(), "identity": identity()}
+    return evaluate(models, IMAGES, "denoise", LEVELS, baselines=True, keep=1, progress=False)
+
+
+def by(scores, **kw):
+    return [s for s in scores if all(getattr(s, k) == v for k, v in kw.items())]
+
+
+def test_every_method_image_and_level_scored_once(denoise_run):
+    scores, _ = denoise_run
+    methods = ["noisy input", "nlm (scikit-image)", "wavelet (scikit-image)",
+               "tv (scikit-image)", "tiny", "identity"]
+    assert list(dict.fromkeys(s.method for s in scores)) == methods
+    keys = [(s.image, s.level, s.method) for s in scores]
+    assert sorted(keys) == sorted((i, lv, m) for i, _ in IMAGES for lv in LEVELS for m in methods)
+    for s in scores:
+        assert math.isfinite(s.psnr) and 0 < s.ssim <= 1 and s.seconds >= 0
+
+
+@pytest.mark.parametrize("sigma", LEVELS)
+def test_noisy_input_psnr_is_what_sigma_implies(denoise_run, sigma):
+    """Unclipped Gaussian noise of sigma/255 has PSNR 20 log10(255 / sigma): 24.61 dB at
+    15, 20.17 dB at 25 (up to the sampling error of ~4000 pixels per image)."""
+    scores, _ = denoise_run
+    noisy = [s.psnr for s in by(scores, method="noisy input", level=sigma)]
+    assert len(noisy) == 2
+    assert np.mean(noisy) == pytest.approx(20 * np.log10(255 / sigma), abs=0.3)
+
+
+def test_methods_see_the_same_degraded_input(denoise_run):
+    """The identity network scores exactly as the noisy input does (same noise, same
+    clipping), and the classical denoisers beat the noisy input on a smooth image."""
+    scores, _ = denoise_run
+    for name, _ in IMAGES:
+        for lv in LEVELS:
+            noisy = by(scores, image=name, level=lv, method="noisy input")[0]
+            ident = by(scores, image=name, level=lv, method="identity")[0]
+            assert (ident.psnr, ident.ssim) == (noisy.psnr, noisy.ssim)
+            for m in ("nlm (scikit-image)", "wavelet (scikit-image)", "tv (scikit-image)"):
+                assert by(scores, image=name, level=lv, method=m)[0].psnr > noisy.psnr + 1, m
+
+
+def test_noise_is_reproducible(denoise_run):
+    """The noise of each image is seeded: a second evaluation scores the same."""
+    scores, _ = denoise_run
+    again, _ = evaluate({}, IMAGES, "denoise", [25.0], baselines=False, progress=False)
+    first = by(scores, level=25.0, method="noisy input")
+    assert [s.psnr for s in again] == [s.psnr for s in first]
+
+
+def test_table_lists_every_method_with_its_averages(denoise_run):
+    scores, _ = denoise_run
+    md = table(scores, "denoise", title="two images")
+    lines = md.splitlines()
+    assert lines[0] == "### two images"
+    assert lines[1] == "| method | sigma 15 | sigma 25 |"
+    for m in dict.fromkeys(s.method for s in scores):
+        sel = by(scores, method=m, level=25.0)
+        cell = f"{np.mean([s.psnr for s in sel]):.2f} / {np.mean([s.ssim for s in sel]):.4f}"
+        row = next(line for line in lines if line.startswith(f"| {m} |"))
+        assert row.endswith(f"| {cell} |"), (row, cell)
+    assert "averaged over 2 images" in lines[-1]
+    assert not table(scores, "denoise").startswith("\n")
+
+
+def test_grid_png(denoise_run, tmp_path):
+    """keep=1: one example per level, the clean image then every method; save_grid writes
+    a real PNG and nothing else."""
+    _, examples = denoise_run
+    assert [(name, lv) for name, lv, _ in examples] == [("flat", 15.0), ("flat", 25.0)]
+    for _, _, shown in examples:
+        assert [cap.split("\n")[0] for cap, _ in shown][:2] == ["clean", "noisy input"]
+        assert len(shown) == 7 and all(img.shape == (64, 72) for _, img in shown)
+    save_grid(examples, tmp_path / "grid.png")
+    with Image.open(tmp_path / "grid.png") as im:
+        im.load()
+        assert im.format == "PNG" and im.width > 400
+    assert [p.name for p in tmp_path.iterdir()] == ["grid.png"]
+
+
+def test_super_resolution_protocol():
+    """SR: Y channel, cropped to a multiple of the scale; the identity network scores as
+    bicubic, and a smooth image upscales well above 25 dB."""
+    images = [("gray", mid_gray(37, 53, 3)), ("rgb", mid_gray(37, 53, 4, colour=True))]
+    scores, examples = evaluate({"identity": identity()}, images, "sr", [2.0, 3.0],
+                                keep=2, progress=False)
+    assert {(s.image, s.level, s.method) for s in scores} == {
+        (i, lv, m) for i, _ in images for lv in (2.0, 3.0) for m in ("bicubic", "identity")}
+    for name, _ in images:
+        for lv in (2.0, 3.0):
+            bic = by(scores, image=name, level=lv, method="bicubic")[0]
+            assert (by(scores, image=name, level=lv, method="identity")[0].psnr == bic.psnr)
+            assert bic.psnr > 25
+    shapes = {(name, lv): shown[0][1].shape for name, lv, shown in examples}
+    assert shapes == {("gray", 2.0): (36, 52), ("rgb", 2.0): (36, 52),
+                      ("gray", 3.0): (36, 51), ("rgb", 3.0): (36, 51)}
+    assert "| bicubic |" in table(scores, "sr") and "scale 3" in table(scores, "sr")
