@@ -213,6 +213,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from rednet_cupy.train import export_checkpoint
+
+    header = export_checkpoint(args.checkpoint, args.output)
+    print(f"{args.checkpoint} -> {args.output}: {header['task']} model, step {header['step']}, "
+          f"{header['model']}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from rednet_cupy.demo import run_demo
 
@@ -309,6 +318,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     _device_arg(g)
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("export", help="the weights of a training checkpoint as a model file "
+                       "for denoise/upscale/eval (no optimizer state)")
+    p.add_argument("checkpoint", help="RUN/checkpoint.npz written by `rednet train`")
+    p.add_argument("-o", "--output", required=True, help="model file to write (.npz)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("gradcheck", help="check every op's gradients and a whole RED-Net "
                        "against finite differences (exit 1 on any failure)")

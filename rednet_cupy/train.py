@@ -255,12 +255,30 @@ def load_model(path: str | Path, device: str = "auto") -> tuple[RedNet, dict]:
     return net, header
 
 
+MODEL_KIND = "rednet-cupy model"
+
+
 def export_model(trainer: Trainer, path: str | Path, extra: dict | None = None) -> None:
     """Weights only (no optimizer state): what ships and what `rednet denoise` loads."""
-    header = {"kind": "rednet-cupy model", "model": trainer.model_cfg.to_dict(),
+    header = {"kind": MODEL_KIND, "model": trainer.model_cfg.to_dict(),
               "task": trainer.cfg.task, "levels": trainer.cfg.levels, "step": trainer.step,
               **(extra or {})}
     save_checkpoint(path, trainer.net.host_params(), header)
+
+
+def export_checkpoint(src: str | Path, dst: str | Path, extra: dict | None = None) -> dict:
+    """The weights of a training checkpoint as a model file (a run stopped before its end
+    has no model.npz yet); returns the model file's header."""
+    from rednet_cupy.checkpoint import CheckpointError
+
+    net, header = load_model(src, device="cpu")
+    train = header.get("train")
+    if header.get("kind") != CHECKPOINT_KIND or not isinstance(train, dict):
+        raise CheckpointError(f"{src}: not a training checkpoint (kind {header.get('kind')!r})")
+    out = {"kind": MODEL_KIND, "model": header["model"], "task": train.get("task"),
+           "levels": train.get("levels"), "step": header.get("step"), **(extra or {})}
+    save_checkpoint(dst, net.host_params(), out)
+    return out
 
 
 def write_json(path: Path, obj: Any) -> None:

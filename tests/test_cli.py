@@ -82,7 +82,7 @@ def files(tmp_path_factory) -> SimpleNamespace:
 
 # ----------------------------------------------------------------------------- help
 @pytest.mark.parametrize("command", [[], ["train"], ["denoise"], ["upscale"], ["eval"],
-                                     ["demo"], ["gradcheck"], ["info"]])
+                                     ["demo"], ["export"], ["gradcheck"], ["info"]])
 def test_help_of_every_command(command, capsys):
     """`rednet [COMMAND] --help` prints usage and exits 0."""
     with pytest.raises(SystemExit) as info:
@@ -94,8 +94,8 @@ def test_help_of_every_command(command, capsys):
 
 def test_every_subcommand_is_covered_by_the_help_test():
     sub = next(a for a in build_parser()._actions if a.dest == "command")
-    assert set(sub.choices) == {"train", "denoise", "upscale", "eval", "demo", "gradcheck",
-                                "info"}
+    assert set(sub.choices) == {"train", "denoise", "upscale", "eval", "demo", "export",
+                                "gradcheck", "info"}
 
 
 # ----------------------------------------------------------------------------- bad images
@@ -400,3 +400,21 @@ def test_checkpoints_are_plain_zip_files(files):
     """model.npz is an ordinary .npz (readable without this package)."""
     with zipfile.ZipFile(files.model) as zf:
         assert "conv1.weight.npy" in zf.namelist()
+
+
+def test_export_turns_a_checkpoint_into_the_same_model(files, tmp_path, capsys):
+    """`rednet export` keeps the weights exactly and drops Adam's moments; a model file is
+    not a training checkpoint and is refused as one."""
+    ckpt = files.root / "api-run" / "checkpoint.npz"
+    out = tmp_path / "exported.npz"
+    rc, stdout, _ = rednet(capsys, "export", ckpt, "-o", out)
+    assert rc == 0 and "step 2" in stdout
+    arrays, header = load_checkpoint(out)
+    assert header["kind"] == "rednet-cupy model" and header["task"] == "denoise"
+    assert not any(k.startswith(("adam_", "param/")) for k in arrays)
+    saved, _ = load_checkpoint(ckpt)
+    for k, a in arrays.items():
+        assert np.array_equal(a, saved[f"param/{k}"]), k
+    assert_error_line(rednet(capsys, "export", out, "-o", tmp_path / "again.npz"),
+                      "not a training checkpoint")
+    assert not (tmp_path / "again.npz").exists()
