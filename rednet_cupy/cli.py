@@ -47,22 +47,14 @@ def _model_config(args: argparse.Namespace):
 
 
 def _train_images(args: argparse.Namespace, patch_size: int):
-    from rednet_cupy.data import builtin_split, list_images, load_images
-    from rednet_cupy.imageio import read_image, to_gray
+    from rednet_cupy.data import builtin_split, load_images
 
     if args.data is None:
         train, val = builtin_split()
         print(f"data: {len(train)} built-in images from scikit-image, "
               f"{len(val)} held out for validation")
         return train, val
-    train = []
-    for path in list_images(args.data):
-        img = to_gray(read_image(path))
-        train.append(img)
-        if min(img.shape) < patch_size:
-            raise ValueError(f"{path}: {img.shape[0]}x{img.shape[1]} pixels, smaller than the "
-                             f"patch size {patch_size}x{patch_size} (lower --patch-size or "
-                             "remove the image)")
+    train = load_images(args.data, min_size=patch_size)
     val = load_images(args.val) if args.val else builtin_split()[1]
     print(f"data: {len(train)} images from {args.data}; validation: "
           f"{len(val)} images from {args.val or 'the built-in set'}")

@@ -60,13 +60,22 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     return files
 
 
-def load_images(folder: str | os.PathLike, gray: bool = True) -> list[np.ndarray]:
+def load_images(folder: str | os.PathLike, gray: bool = True,
+                min_size: int = 0) -> list[np.ndarray]:
     """Read every image of `folder`; with gray=True colour ones are converted by `to_gray`.
 
-    With gray=False images come back as stored: (H, W) or (H, W, 3).
+    With gray=False images come back as stored: (H, W) or (H, W, 3). An image smaller than
+    `min_size` in either direction is refused, naming the file.
     """
-    images = [read_image(p) for p in list_images(folder)]
-    return [to_gray(im) for im in images] if gray else images
+    images = []
+    for path in list_images(folder):
+        img = read_image(path)
+        if min(img.shape[:2]) < min_size:
+            raise ValueError(f"{path}: {img.shape[0]}x{img.shape[1]} pixels, smaller than the "
+                             f"patch size {min_size}x{min_size} (lower --patch-size or remove "
+                             "the image)")
+        images.append(to_gray(img) if gray else img)
+    return images
 
 
 def builtin_images(names: Sequence[str] | None = None) -> list[np.ndarray]:
