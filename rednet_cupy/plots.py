@@ -11,13 +11,12 @@ import numpy as np
 from rednet_cupy.imageio import atomic_write
 
 
-def _figure():
-    import matplotlib
+def _figure(**kw):
+    """A figure that needs no display and leaves pyplot's backend alone (so that notebooks
+    keep showing their own figures inline after a plot was saved here)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=False)  # no display needed
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(**kw)
 
 
 def _save(fig, path: str | Path) -> None:
@@ -29,8 +28,8 @@ def _save(fig, path: str | Path) -> None:
 
 def plot_curves(history: Any, path: str | Path, title: str = "RED-Net training") -> None:
     """Training loss (log scale) and training/validation PSNR against the step."""
-    plt = _figure()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig = _figure(figsize=(10, 3.6))
+    ax1, ax2 = fig.subplots(1, 2)
     ax1.semilogy(history.steps, history.loss, lw=1)
     ax1.set_xlabel("step")
     ax1.set_ylabel("training MSE loss")
@@ -47,14 +46,13 @@ def plot_curves(history: Any, path: str | Path, title: str = "RED-Net training")
     ax2.legend(fontsize=8)
     fig.suptitle(title)
     _save(fig, path)
-    plt.close(fig)
 
 
 def plot_compare(curves: dict[str, tuple[list, list]], path: str | Path, ylabel: str,
                  title: str, log: bool = True) -> None:
     """Several named (steps, values) curves on one axis, e.g. with and without skips."""
-    plt = _figure()
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig = _figure(figsize=(6, 3.6))
+    ax = fig.subplots()
     for name, (xs, ys) in curves.items():
         (ax.semilogy if log else ax.plot)(xs, ys, lw=1.2, label=name)
     ax.set_xlabel("step")
@@ -63,16 +61,14 @@ def plot_compare(curves: dict[str, tuple[list, list]], path: str | Path, ylabel:
     ax.legend(fontsize=8)
     ax.set_title(title)
     _save(fig, path)
-    plt.close(fig)
 
 
 def image_grid(rows: list[list[tuple[str, np.ndarray]]], path: str | Path,
                cell: float = 2.6) -> None:
     """Rows of (caption, image) cells; gray (H, W) or RGB (H, W, 3) in [0, 1]."""
-    plt = _figure()
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(cell * n_cols, cell * n_rows + 0.3),
-                             squeeze=False)
+    fig = _figure(figsize=(cell * n_cols, cell * n_rows + 0.3))
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
     for i, row in enumerate(rows):
         for j in range(n_cols):
             ax = axes[i][j]
@@ -84,4 +80,3 @@ def image_grid(rows: list[list[tuple[str, np.ndarray]]], path: str | Path,
                 ax.set_title(caption, fontsize=8)
     fig.tight_layout()
     _save(fig, path)
-    plt.close(fig)
