@@ -4,6 +4,7 @@
     T = tutorial.setup()            # prints the device and the size switch
     T.device, T.small, T.F, T.kernel_device   # 'cuda' or 'cpu', bool, ops namespaces
     tutorial.check("exercise 1", my_answer, expected)      # prints right / wrong / not yet
+    tutorial.show_lines(runtime.kernel_dir() / "relu.cu", "relu_backward", "}")  # a slice
 
 REDNET_TUTORIAL_SMALL=1 makes every notebook use small sizes and few steps (the tests set it);
 without it a notebook runs at the full size meant for a learner.
@@ -48,6 +49,20 @@ def setup(quiet: bool = False) -> Setup:
         print(f"kernels run on '{kernel_device}', training on '{device}': {where}")
         print("size: small (REDNET_TUTORIAL_SMALL=1)" if small else "size: full")
     return s
+
+
+def show_lines(path: str | os.PathLike, first: str, last: str) -> None:
+    """Print a file's lines from the first one containing `first` to the next one containing
+    `last`: the notebooks show kernel source this way, never as a pasted copy."""
+    from pathlib import Path
+
+    lines = Path(path).read_text().splitlines()
+    try:
+        i = next(k for k, line in enumerate(lines) if first in line)
+        j = next(k for k, line in enumerate(lines) if k >= i and last in line)
+    except StopIteration:
+        raise ValueError(f"{path}: no lines from {first!r} to {last!r}") from None
+    print("\n".join(lines[i : j + 1]))
 
 
 def check(name: str, answer: Any, expected: Any, rtol: float = 1e-4, atol: float = 1e-6) -> bool:
