@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from conftest import rel_error
+from device_arrays import assert_device_array, bad
 
 from rednet_cupy import ops
 from rednet_cupy import reference as R
@@ -68,24 +69,6 @@ def test_bad_input(bad, words):
 ADAM_SHAPES = [(1,), (17, 9, 3, 3), (3, 1, 31, 16), (5, 7)]
 
 
-def _assert_device_array(F, a, shape) -> None:
-    assert isinstance(a, F.xp.ndarray), type(a)
-    assert a.dtype == np.float32 and tuple(a.shape) == tuple(shape), (a.dtype, a.shape)
-
-
-def _strided(F, a):
-    """A non-contiguous device array with the values (and shape) of `a`."""
-    big = F.xp.zeros((*a.shape[:-1], 2 * a.shape[-1]), dtype=a.dtype)
-    big[..., ::2] = F.asarray(a, dtype=a.dtype)
-    view = big[..., ::2]
-    assert not view.flags.c_contiguous
-    return view
-
-
-def _bad(F, a, fault):
-    return F.asarray(a, dtype=np.float64) if fault == "float64" else _strided(F, a)
-
-
 @pytest.mark.parametrize("shape", ADAM_SHAPES, ids=lambda s: "x".join(map(str, s)))
 @pytest.mark.parametrize("first_step", [1, 10_000])
 def test_kernel_matches_the_reference(kernel_device, shape, first_step, rng):
@@ -102,7 +85,7 @@ def test_kernel_matches_the_reference(kernel_device, shape, first_step, rng):
         assert F.adam_step(p, F.asarray(g), m, v, t, lr, b1, b2, eps) is None  # in place
         R.adam_step(ep, g.astype(np.float64), em, ev, t, lr, b1, b2, eps)
     for name, got, expected in (("m", m, em), ("v", v, ev), ("param", p, ep)):
-        _assert_device_array(F, got, shape)
+        assert_device_array(F, got, shape)
         err = rel_error(F.to_numpy(got), expected)
         assert err < 1e-4, f"{name}: rel error {err:.2e}"
     err = rel_error(F.to_numpy(p).astype(np.float64) - p0, ep - p0)
@@ -129,7 +112,7 @@ def test_kernel_strides_through_more_parameters_than_threads(kernel_device, rng)
 def test_kernel_rejects_what_it_cannot_read(kernel_device, arg, fault, rng):
     F = ops.get(kernel_device)
     host = {k: rng.standard_normal((4, 5)).astype(np.float32) for k in ("param", "grad", "m", "v")}
-    args = {k: _bad(F, a, fault) if k == arg else F.asarray(a) for k, a in host.items()}
+    args = {k: bad(F, a, fault) if k == arg else F.asarray(a) for k, a in host.items()}
     with pytest.raises(ValueError, match=rf"^adam: argument '{arg}' must be "):
         F.adam_step(**args, step=1, lr=1e-3)
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from conftest import rel_error
+from device_arrays import assert_device_array, bad
 
 from rednet_cupy import ops
 from rednet_cupy import reference as R
@@ -152,11 +153,6 @@ def _shape_id(shape) -> str:
     return f"n{n}-c{ci}x{co}-{h}x{w}-p{p}"
 
 
-def _assert_device_array(F, a, shape) -> None:
-    assert isinstance(a, F.xp.ndarray), type(a)
-    assert a.dtype == np.float32 and tuple(a.shape) == tuple(shape), (a.dtype, a.shape)
-
-
 @pytest.mark.parametrize("shape", KERNEL_SHAPES, ids=_shape_id)
 def test_kernels_match_the_reference(kernel_device, shape, rng):
     F = ops.get(kernel_device)
@@ -168,7 +164,7 @@ def test_kernels_match_the_reference(kernel_device, shape, rng):
 
     y = F.conv2d_forward(F.asarray(x), F.asarray(wt), F.asarray(b), p)
     expected = R.conv2d_forward(*f64, p)
-    _assert_device_array(F, y, expected.shape)
+    assert_device_array(F, y, expected.shape)
     assert expected.shape == (n, co, h + 2 * p - 2, w + 2 * p - 2)
     err = rel_error(F.to_numpy(y), expected)
     assert err < 1e-4, f"y: rel error {err:.2e}"
@@ -178,22 +174,9 @@ def test_kernels_match_the_reference(kernel_device, shape, rng):
     want = R.conv2d_backward(dy.astype(np.float64), f64[0], f64[1], p)
     assert len(got) == 3
     for name, g, e in zip(("dx", "dw", "db"), got, want, strict=True):
-        _assert_device_array(F, g, e.shape)
+        assert_device_array(F, g, e.shape)
         err = rel_error(F.to_numpy(g), e)
         assert err < 1e-4, f"{name}: rel error {err:.2e}"
-
-
-def _strided(F, a):
-    """A non-contiguous device array with the values (and shape) of `a`."""
-    big = F.xp.zeros((*a.shape[:-1], 2 * a.shape[-1]), dtype=a.dtype)
-    big[..., ::2] = F.asarray(a, dtype=a.dtype)
-    view = big[..., ::2]
-    assert not view.flags.c_contiguous
-    return view
-
-
-def _bad(F, a, fault):
-    return F.asarray(a, dtype=np.float64) if fault == "float64" else _strided(F, a)
 
 
 @pytest.mark.parametrize("fault", ["float64", "strided"])
@@ -203,7 +186,7 @@ def test_forward_kernel_rejects_what_it_cannot_read(kernel_device, arg, fault, r
     args = {"x": rng.standard_normal((2, 3, 6, 5)).astype(np.float32),
             "w": rng.standard_normal((4, 3, 3, 3)).astype(np.float32),
             "b": rng.standard_normal(4).astype(np.float32)}
-    dev = {k: _bad(F, v, fault) if k == arg else F.asarray(v) for k, v in args.items()}
+    dev = {k: bad(F, v, fault) if k == arg else F.asarray(v) for k, v in args.items()}
     with pytest.raises(ValueError, match=rf"^conv2d: argument '{arg}' must be "):
         F.conv2d_forward(dev["x"], dev["w"], dev["b"], 1)
 
@@ -215,7 +198,7 @@ def test_backward_kernels_reject_what_they_cannot_read(kernel_device, arg, fault
     args = {"dy": rng.standard_normal((2, 4, 4, 3)).astype(np.float32),
             "x": rng.standard_normal((2, 3, 6, 5)).astype(np.float32),
             "w": rng.standard_normal((4, 3, 3, 3)).astype(np.float32)}
-    dev = {k: _bad(F, v, fault) if k == arg else F.asarray(v) for k, v in args.items()}
+    dev = {k: bad(F, v, fault) if k == arg else F.asarray(v) for k, v in args.items()}
     with pytest.raises(ValueError, match=rf"^conv2d: argument '{arg}' must be "):
         F.conv2d_backward(dev["dy"], dev["x"], dev["w"], 0)
 

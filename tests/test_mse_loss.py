@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from conftest import rel_error
+from device_arrays import ELEMENTWISE_SHAPES, assert_device_array, bad
 
 from rednet_cupy import ops
 from rednet_cupy import reference as R
@@ -41,27 +42,6 @@ def test_bad_input():
 #
 # The loss is a two-launch tree reduction (blocks of 256, at most 256 partial sums); the
 # gradient one thread per element. Sizes: 1, below one block, several partial blocks.
-ELEMENTWISE_SHAPES = [(1, 1, 1, 1), (3, 17, 5, 7), (1, 9, 31, 16), (3, 1, 17, 33)]
-
-
-def _assert_device_array(F, a, shape) -> None:
-    assert isinstance(a, F.xp.ndarray), type(a)
-    assert a.dtype == np.float32 and tuple(a.shape) == tuple(shape), (a.dtype, a.shape)
-
-
-def _strided(F, a):
-    """A non-contiguous device array with the values (and shape) of `a`."""
-    big = F.xp.zeros((*a.shape[:-1], 2 * a.shape[-1]), dtype=a.dtype)
-    big[..., ::2] = F.asarray(a, dtype=a.dtype)
-    view = big[..., ::2]
-    assert not view.flags.c_contiguous
-    return view
-
-
-def _bad(F, a, fault):
-    return F.asarray(a, dtype=np.float64) if fault == "float64" else _strided(F, a)
-
-
 @pytest.mark.parametrize("shape", ELEMENTWISE_SHAPES, ids=lambda s: "x".join(map(str, s)))
 def test_kernels_match_the_reference(kernel_device, shape, rng):
     F = ops.get(kernel_device)
@@ -72,7 +52,7 @@ def test_kernels_match_the_reference(kernel_device, shape, rng):
     assert isinstance(loss, float)  # the contract: a Python float on every device
     assert rel_error(loss, R.mse_loss_forward(p64, t64)) < 1e-4
     dpred = F.mse_loss_backward(F.asarray(pred), F.asarray(target))
-    _assert_device_array(F, dpred, shape)
+    assert_device_array(F, dpred, shape)
     assert rel_error(F.to_numpy(dpred), R.mse_loss_backward(p64, t64)) < 1e-4
 
 
@@ -109,9 +89,9 @@ def test_kernels_reject_what_they_cannot_read(kernel_device, fault, rng):
     a = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
     for f in (F.mse_loss_forward, F.mse_loss_backward):
         with pytest.raises(ValueError, match=r"^mse_loss: argument 'pred' must be "):
-            f(_bad(F, a, fault), F.asarray(a))
+            f(bad(F, a, fault), F.asarray(a))
         with pytest.raises(ValueError, match=r"^mse_loss: argument 'target' must be "):
-            f(F.asarray(a), _bad(F, a, fault))
+            f(F.asarray(a), bad(F, a, fault))
 
 
 @pytest.mark.gpu

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from conftest import rel_error
+from device_arrays import ELEMENTWISE_SHAPES, assert_device_array, bad
 
 from rednet_cupy import ops
 from rednet_cupy import reference as R
@@ -41,27 +42,6 @@ def test_bad_input():
 #
 # One thread per element, 256 a block, grid-stride loop. Sizes: 1, and counts that are not
 # multiples of 256 (partial last block); outputs NaN-filled before each launch (conftest).
-ELEMENTWISE_SHAPES = [(1, 1, 1, 1), (3, 17, 5, 7), (1, 9, 31, 16), (3, 1, 17, 33)]
-
-
-def _assert_device_array(F, a, shape) -> None:
-    assert isinstance(a, F.xp.ndarray), type(a)
-    assert a.dtype == np.float32 and tuple(a.shape) == tuple(shape), (a.dtype, a.shape)
-
-
-def _strided(F, a):
-    """A non-contiguous device array with the values (and shape) of `a`."""
-    big = F.xp.zeros((*a.shape[:-1], 2 * a.shape[-1]), dtype=a.dtype)
-    big[..., ::2] = F.asarray(a, dtype=a.dtype)
-    view = big[..., ::2]
-    assert not view.flags.c_contiguous
-    return view
-
-
-def _bad(F, a, fault):
-    return F.asarray(a, dtype=np.float64) if fault == "float64" else _strided(F, a)
-
-
 @pytest.mark.parametrize("shape", ELEMENTWISE_SHAPES, ids=lambda s: "x".join(map(str, s)))
 def test_kernels_match_the_reference(kernel_device, shape, rng):
     F = ops.get(kernel_device)
@@ -69,14 +49,14 @@ def test_kernels_match_the_reference(kernel_device, shape, rng):
     x.flat[::7] = 0.0  # the kink: y = 0 and no gradient there, as in the reference
     y = F.relu_forward(F.asarray(x))
     expected = R.relu_forward(x.astype(np.float64))
-    _assert_device_array(F, y, shape)
+    assert_device_array(F, y, shape)
     assert rel_error(F.to_numpy(y), expected) < 1e-4
     np.testing.assert_array_equal(F.to_numpy(y), expected)  # relu is exact in any precision
 
     dy = rng.standard_normal(shape).astype(np.float32)
     dx = F.relu_backward(F.asarray(dy), y)
     expected_dx = R.relu_backward(dy.astype(np.float64), expected)
-    _assert_device_array(F, dx, shape)
+    assert_device_array(F, dx, shape)
     assert rel_error(F.to_numpy(dx), expected_dx) < 1e-4
     np.testing.assert_array_equal(F.to_numpy(dx), expected_dx)
 
@@ -101,11 +81,11 @@ def test_kernels_reject_what_they_cannot_read(kernel_device, fault, rng):
     F = ops.get(kernel_device)
     x = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
     with pytest.raises(ValueError, match=r"^relu: argument 'x' must be "):
-        F.relu_forward(_bad(F, x, fault))
+        F.relu_forward(bad(F, x, fault))
     with pytest.raises(ValueError, match=r"^relu: argument 'dy' must be "):
-        F.relu_backward(_bad(F, x, fault), F.asarray(x))
+        F.relu_backward(bad(F, x, fault), F.asarray(x))
     with pytest.raises(ValueError, match=r"^relu: argument 'y' must be "):
-        F.relu_backward(F.asarray(x), _bad(F, x, fault))
+        F.relu_backward(F.asarray(x), bad(F, x, fault))
 
 
 @pytest.mark.gpu

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from conftest import rel_error
+from device_arrays import ELEMENTWISE_SHAPES, assert_device_array, bad
 
 from rednet_cupy import ops
 from rednet_cupy import reference as R
@@ -28,34 +29,13 @@ def test_refuses_to_broadcast():
 # ---- the kernel (kernels/skip_add.cu via rednet_cupy/ops/skip_add.py) against the reference ----
 #
 # One thread per element, 256 a block, grid-stride loop; outputs NaN-filled before the launch.
-ELEMENTWISE_SHAPES = [(1, 1, 1, 1), (3, 17, 5, 7), (1, 9, 31, 16), (3, 1, 17, 33)]
-
-
-def _assert_device_array(F, a, shape) -> None:
-    assert isinstance(a, F.xp.ndarray), type(a)
-    assert a.dtype == np.float32 and tuple(a.shape) == tuple(shape), (a.dtype, a.shape)
-
-
-def _strided(F, a):
-    """A non-contiguous device array with the values (and shape) of `a`."""
-    big = F.xp.zeros((*a.shape[:-1], 2 * a.shape[-1]), dtype=a.dtype)
-    big[..., ::2] = F.asarray(a, dtype=a.dtype)
-    view = big[..., ::2]
-    assert not view.flags.c_contiguous
-    return view
-
-
-def _bad(F, a, fault):
-    return F.asarray(a, dtype=np.float64) if fault == "float64" else _strided(F, a)
-
-
 @pytest.mark.parametrize("shape", ELEMENTWISE_SHAPES, ids=lambda s: "x".join(map(str, s)))
 def test_kernel_matches_the_reference(kernel_device, shape, rng):
     F = ops.get(kernel_device)
     a = rng.standard_normal(shape).astype(np.float32)
     b = rng.standard_normal(shape).astype(np.float32)
     s = F.skip_add_forward(F.asarray(a), F.asarray(b))
-    _assert_device_array(F, s, shape)
+    assert_device_array(F, s, shape)
     expected = R.skip_add_forward(a.astype(np.float64), b.astype(np.float64))
     assert rel_error(F.to_numpy(s), expected) < 1e-4
     np.testing.assert_array_equal(F.to_numpy(s), a + b)  # one float32 addition: exact
@@ -77,9 +57,9 @@ def test_kernel_rejects_what_it_cannot_read(kernel_device, fault, rng):
     F = ops.get(kernel_device)
     a = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
     with pytest.raises(ValueError, match=r"^skip_add: argument 'a' must be "):
-        F.skip_add_forward(_bad(F, a, fault), F.asarray(a))
+        F.skip_add_forward(bad(F, a, fault), F.asarray(a))
     with pytest.raises(ValueError, match=r"^skip_add: argument 'b' must be "):
-        F.skip_add_forward(F.asarray(a), _bad(F, a, fault))
+        F.skip_add_forward(F.asarray(a), bad(F, a, fault))
 
 
 @pytest.mark.gpu
