@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The shipped gray denoiser's training run: RED20 (skips every 2 layers), 48 feature maps,
 # padding 1, residual; one blind model for sigma 0..55; Train400 patches, Set12 for validation.
+# The run started with --steps 50000; from step 6767 on it runs with --steps 18000, so that
+# the cosine decay completes sooner (the schedule follows the current --steps).
 # Re-run this script to resume where the last checkpoint left off (the first run starts from
 # scratch). Needs the standard datasets (DATASETS=/path/to/datasets, default ../shared).
 set -euo pipefail
@@ -11,6 +13,6 @@ resume=""
 rednet train --data "$data/Train400" --val "$data/Set12" \
     --preset RED20 --width 48 --padding 1 \
     --task denoise --levels 0:55 --val-level 25 --patch-size 50 --batch-size 16 \
-    --steps 50000 --lr 1e-3 --lr-min 1e-5 --schedule cosine --warmup 1000 --seed 0 \
+    --steps 18000 --lr 1e-3 --lr-min 1e-5 --schedule cosine --warmup 1000 --seed 0 \
     --val-every 2500 --ckpt-every 500 --log-every 100 --device cpu --quiet --out . $resume \
     2>&1 | tee -a log.txt
