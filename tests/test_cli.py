@@ -7,6 +7,8 @@ Tiny models (4 layers, 4 feature maps), 16x16 patches and small synthetic images
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import zipfile
 from types import SimpleNamespace
 
@@ -418,3 +420,16 @@ def test_export_turns_a_checkpoint_into_the_same_model(files, tmp_path, capsys):
     assert_error_line(rednet(capsys, "export", out, "-o", tmp_path / "again.npz"),
                       "not a training checkpoint")
     assert not (tmp_path / "again.npz").exists()
+
+
+def test_python_dash_m_is_the_rednet_command(tmp_path):
+    """`python -m rednet_cupy` runs the same command line (for a checkout not installed)."""
+    out = subprocess.run([sys.executable, "-m", "rednet_cupy", "info"], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "emulator_cache" in out.stdout
+    bad = subprocess.run([sys.executable, "-m", "rednet_cupy", "denoise", "no-such-file.png",
+                          "-o", str(tmp_path / "out.png")],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "no-such-file.png" in bad.stderr
+    assert "Traceback" not in bad.stderr and not (tmp_path / "out.png").exists()
