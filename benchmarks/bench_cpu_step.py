@@ -31,17 +31,12 @@ from types import SimpleNamespace
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run from a checkout without installing
-    sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# bench_ops puts the checkout on sys.path and imports PyTorch when it is there (else None).
+from bench_ops import ROOT, torch, torch_mirror  # noqa: E402
 
 from rednet_cupy import ops  # noqa: E402
 from rednet_cupy.model import RedNet, preset  # noqa: E402
-
-try:
-    import torch
-except ImportError:  # the benchmark must run without it
-    torch = None
 
 TARGET = 1.5  # the project's requirement: ours <= 1.5 x PyTorch's step time
 LR = 1e-3
@@ -173,38 +168,12 @@ def timed_namespace(F: SimpleNamespace, totals: dict[str, float]) -> SimpleNames
 
 # --------------------------------------------------------------------------- torch step
 def torch_step(our_params: dict[str, np.ndarray], x: np.ndarray, target: np.ndarray):
-    """The same RED10 in PyTorch, starting from our initial weights; returns step()."""
-    nn = torch.nn
-    n = preset("RED10").depth // 2
-
-    class Red10(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.convs = nn.ModuleList(nn.Conv2d(*our_params[f"conv{i}.weight"].shape[1::-1],
-                                                 3, padding=1) for i in range(1, n + 1))
-            # ConvTranspose2d weights are (C_in, C_out, 3, 3), as ours.
-            self.deconvs = nn.ModuleList(nn.ConvTranspose2d(
-                *our_params[f"deconv{i}.weight"].shape[:2], 3, padding=1) for i in range(1, n + 1))
-
-        def forward(self, inp):
-            h = inp
-            for conv in self.convs:
-                h = torch.relu(conv(h))
-            for i, deconv in enumerate(self.deconvs, 1):
-                h = deconv(h)
-                if i < n:
-                    h = torch.relu(h)
-            return h + inp  # residual
-
-    model = Red10()
-    with torch.no_grad():
-        for kind, layers in (("conv", model.convs), ("deconv", model.deconvs)):
-            for i, layer in enumerate(layers, 1):
-                layer.weight.copy_(torch.from_numpy(our_params[f"{kind}{i}.weight"]))
-                layer.bias.copy_(torch.from_numpy(our_params[f"{kind}{i}.bias"]))
+    """The same RED10 in PyTorch (nn.Conv2d / nn.ConvTranspose2d, ReLU, the residual add),
+    starting from our initial weights; returns step()."""
+    model = torch_mirror(preset("RED10"), our_params, "cpu")
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     tx, tt = torch.from_numpy(x), torch.from_numpy(target)
-    loss_fn = nn.MSELoss()
+    loss_fn = torch.nn.MSELoss()
 
     def step() -> float:
         opt.zero_grad(set_to_none=True)
