@@ -183,7 +183,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from rednet_cupy.data import builtin_split, list_images
-    from rednet_cupy.evaluate import evaluate, save_grid, table
+    from rednet_cupy.evaluate import evaluate, save_grid, scores_csv, table
     from rednet_cupy.imageio import atomic_write, read_image
 
     net = _load_net(args, args.task)
@@ -200,8 +200,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(md)
     with atomic_write(out / "results.md") as f:
         f.write((md + "\n").encode())
+    with atomic_write(out / "scores.csv") as f:  # per image, for a closer look
+        f.write(scores_csv(scores).encode())
     save_grid(examples, out / "grid.png")
-    print(f"\nwrote {out / 'results.md'} and {out / 'grid.png'}")
+    print(f"\nwrote {out / 'results.md'}, {out / 'scores.csv'} and {out / 'grid.png'}")
     return 0
 
 

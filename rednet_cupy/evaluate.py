@@ -1,5 +1,5 @@
 """Evaluation: PSNR/SSIM of RED-Net against the degraded input and classical baselines on a
-set of images, a Markdown table of averages, and a side-by-side PNG grid.
+set of images, a Markdown table of averages, every score as CSV, and a side-by-side PNG grid.
 
 Protocols (as the papers whose tables we compare with):
 - denoising: gray images, Gaussian noise of sigma/255 (seeded per image), unclipped input;
@@ -10,6 +10,8 @@ Protocols (as the papers whose tables we compare with):
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -96,6 +98,17 @@ def table(scores: list[Score], task: str, title: str = "") -> str:
     n = len({s.image for s in scores})
     lines.append(f"\nPSNR (dB) / SSIM, averaged over {n} images.")
     return "\n".join(line for line in lines if line is not None)
+
+
+def scores_csv(scores: list[Score]) -> str:
+    """Every score, one row per image, level and method: the numbers behind the averages."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["image", "level", "method", "psnr", "ssim", "seconds"])
+    for s in scores:
+        w.writerow([s.image, f"{s.level:g}", s.method, f"{s.psnr:.4f}", f"{s.ssim:.5f}",
+                    f"{s.seconds:.4f}"])
+    return buf.getvalue()
 
 
 def save_grid(examples: list, path: str | Path) -> None:

@@ -367,7 +367,7 @@ def test_upscale_doubles_the_size(files, sr_run, tmp_path, capsys, name):
 # ----------------------------------------------------------------------------- evaluation
 def test_eval_writes_table_and_grid(files, tmp_path, capsys):
     """`rednet eval --no-baselines` scores the model and the noisy input at every level and
-    writes results.md (the printed table) and grid.png."""
+    writes results.md (the printed table), scores.csv (per image) and grid.png."""
     data = tmp_path / "data"
     data.mkdir()
     for name in ("gray", "rgb"):
@@ -384,7 +384,10 @@ def test_eval_writes_table_and_grid(files, tmp_path, capsys):
     assert "(scikit-image)" not in md
     with Image.open(out / "grid.png") as im:
         assert im.format == "PNG"
-    assert sorted(p.name for p in out.iterdir()) == ["grid.png", "results.md"]
+    assert sorted(p.name for p in out.iterdir()) == ["grid.png", "results.md", "scores.csv"]
+    rows = (out / "scores.csv").read_text().splitlines()
+    assert rows[0] == "image,level,method,psnr,ssim,seconds"
+    assert len(rows) == 1 + 2 * 2 * 2  # images x levels x (noisy input, RED-Net)
 
 
 def test_eval_bad_inputs(files, tmp_path, capsys):

@@ -3,13 +3,15 @@ noisy input as sigma implies, a table with every method, and a PNG grid."""
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from rednet_cupy.evaluate import evaluate, save_grid, table
+from rednet_cupy.evaluate import evaluate, save_grid, scores_csv, table
 from rednet_cupy.model import RedNet, preset
 
 
@@ -104,6 +106,16 @@ def test_table_lists_every_method_with_its_averages(denoise_run):
         assert row.endswith(f"| {cell} |"), (row, cell)
     assert "averaged over 2 images" in lines[-1]
     assert not table(scores, "denoise").startswith("\n")
+
+
+def test_csv_holds_every_score_behind_the_table(denoise_run):
+    scores, _ = denoise_run
+    rows = list(csv.DictReader(io.StringIO(scores_csv(scores))))
+    assert len(rows) == len(scores)
+    for row, s in zip(rows, scores, strict=True):
+        assert (row["image"], float(row["level"]), row["method"]) == (s.image, s.level, s.method)
+        assert float(row["psnr"]) == pytest.approx(s.psnr, abs=1e-4)
+        assert float(row["ssim"]) == pytest.approx(s.ssim, abs=1e-5)
 
 
 def test_grid_png(denoise_run, tmp_path):
