@@ -19,6 +19,16 @@ def _figure(**kw):
     return Figure(**kw)
 
 
+def _step_axis(ax) -> None:
+    """At most 6 step ticks, 12000 written 12k, so that long runs' labels do not collide."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(
+        lambda v, _: f"{v / 1000:g}k" if abs(v) >= 1000 else f"{v:g}"))
+    ax.set_xlabel("step")
+
+
 def _save(fig, path: str | Path) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
@@ -31,7 +41,7 @@ def plot_curves(history: Any, path: str | Path, title: str = "RED-Net training")
     fig = _figure(figsize=(10, 3.6))
     ax1, ax2 = fig.subplots(1, 2)
     ax1.semilogy(history.steps, history.loss, lw=1)
-    ax1.set_xlabel("step")
+    _step_axis(ax1)
     ax1.set_ylabel("training MSE loss")
     ax1.grid(alpha=0.3)
     ax2.plot(history.steps, history.train_psnr, lw=1, alpha=0.6, label="training batches")
@@ -40,7 +50,7 @@ def plot_curves(history: Any, path: str | Path, title: str = "RED-Net training")
     if history.val_input_psnr is not None:
         ax2.axhline(history.val_input_psnr, color="gray", ls="--", lw=1,
                     label="validation input")
-    ax2.set_xlabel("step")
+    _step_axis(ax2)
     ax2.set_ylabel("PSNR (dB)")
     ax2.grid(alpha=0.3)
     ax2.legend(fontsize=8)
@@ -55,7 +65,7 @@ def plot_compare(curves: dict[str, tuple[list, list]], path: str | Path, ylabel:
     ax = fig.subplots()
     for name, (xs, ys) in curves.items():
         (ax.semilogy if log else ax.plot)(xs, ys, lw=1.2, label=name)
-    ax.set_xlabel("step")
+    _step_axis(ax)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The shipped gray denoiser's training run: RED20 (skips every 2 layers), 48 feature maps,
 # padding 1, residual; one blind model for sigma 0..55; Train400 patches, Set12 for validation.
-# The run started with --steps 50000; from step 6767 on it runs with --steps 18000, so that
-# the cosine decay completes sooner (the schedule follows the current --steps).
+# The run started with --steps 50000; it was resumed with --steps 20000 at step 6767 and with
+# --steps 18000 at step 7299, so that the cosine decay completed within reach (the schedule
+# follows the current --steps; log.txt records each resume). It finished at step 18000.
 # Re-run this script to resume where the last checkpoint left off (the first run starts from
-# scratch). Needs the standard datasets (DATASETS=/path/to/datasets, default ../shared).
+# scratch); to train on past step 18000, raise --steps first. Needs the standard datasets (DATASETS=/path/to/datasets, default ../shared).
 set -euo pipefail
 cd "$(dirname "$0")"
 data=${DATASETS:-../../../shared/datasets}
