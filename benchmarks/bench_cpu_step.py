@@ -33,10 +33,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # bench_ops puts the checkout on sys.path and imports PyTorch when it is there (else None).
-from bench_ops import ROOT, torch, torch_mirror  # noqa: E402
+from bench_ops import ROOT, OurStep, batch, torch, torch_mirror  # noqa: E402
 
 from rednet_cupy import ops  # noqa: E402
-from rednet_cupy.model import RedNet, preset  # noqa: E402
+from rednet_cupy.model import preset  # noqa: E402
 
 TARGET = 1.5  # the project's requirement: ours <= 1.5 x PyTorch's step time
 LR = 1e-3
@@ -118,35 +118,6 @@ def machine_info() -> dict[str, str]:
 
 
 # ----------------------------------------------------------------------------- our step
-def batch(n: int, size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """A clean batch and a noisy version of it (sigma 25/255), float32 NCHW."""
-    rng = np.random.default_rng(seed)
-    clean = rng.random((n, 1, size, size), dtype=np.float32)
-    noisy = clean + np.float32(25 / 255) * rng.standard_normal(clean.shape, dtype=np.float32)
-    return noisy, clean
-
-
-class OurStep:
-    """RED10 on an ops namespace with Adam moments; `step()` runs one training step."""
-
-    def __init__(self, F: SimpleNamespace, x: np.ndarray, target: np.ndarray) -> None:
-        self.F, self.x, self.target = F, x, target
-        self.net = RedNet(preset("RED10"), F)
-        self.m = {k: np.zeros_like(v) for k, v in self.net.params.items()}
-        self.v = {k: np.zeros_like(v) for k, v in self.net.params.items()}
-        self.t = 0
-
-    def step(self) -> float:
-        F, net = self.F, self.net
-        self.t += 1
-        y = net.forward(self.x)
-        loss = F.mse_loss_forward(y, self.target)
-        net.backward(F.mse_loss_backward(y, self.target))
-        for k, p in net.params.items():
-            F.adam_step(p, net.grads[k], self.m[k], self.v[k], self.t, LR)
-        return loss
-
-
 def timed_namespace(F: SimpleNamespace, totals: dict[str, float]) -> SimpleNamespace:
     """A copy of F whose contract functions add their wall time to totals[category]."""
 
@@ -195,7 +166,7 @@ def spread(ts: list[float]) -> dict[str, float]:
 def run(args) -> dict:
     x, target = batch(args.batch, args.size)
     F = ops.get("cpu")
-    ours = OurStep(F, x, target)
+    ours = OurStep(F, preset("RED10"), x, target, lr=LR)
     init = {k: v.copy() for k, v in ours.net.params.items()}
     res: dict = {"info": machine_info(), "args": vars(args), "load_before": os.getloadavg()}
 
@@ -235,7 +206,7 @@ def run(args) -> dict:
 
     # Per-op breakdown of ours: a separate run through a namespace that times every call.
     totals: dict[str, float] = {}
-    prof = OurStep(timed_namespace(F, totals), x, target)
+    prof = OurStep(timed_namespace(F, totals), preset("RED10"), x, target, lr=LR)
     prof.net.params = {k: v.copy() for k, v in init.items()}
     prof.step()
     totals.clear()

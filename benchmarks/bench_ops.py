@@ -67,26 +67,20 @@ def time_call(fn: Callable[[], Any], sync: Callable[[], None], min_time: float,
               repeats: int) -> float:
     """Seconds per call of fn: median over `repeats` runs of k calls, k grown until one run
     lasts min_time. sync() waits for queued GPU work, so the clock sees the work itself."""
+
+    def run(k: int) -> float:
+        t0 = time.perf_counter()
+        for _ in range(k):
+            fn()
+        sync()
+        return time.perf_counter() - t0
+
     fn()
     sync()
     k = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(k):
-            fn()
-        sync()
-        elapsed = time.perf_counter() - t0
-        if elapsed >= min_time or k >= 1 << 14:
-            break
+    while (elapsed := run(k)) < min_time and k < 1 << 14:
         k *= 2
-    runs = [elapsed / k]
-    for _ in range(repeats - 1):
-        t0 = time.perf_counter()
-        for _ in range(k):
-            fn()
-        sync()
-        runs.append((time.perf_counter() - t0) / k)
-    return statistics.median(runs)
+    return statistics.median([elapsed / k] + [run(k) / k for _ in range(repeats - 1)])
 
 
 def rel_diff(ours: Any, theirs: np.ndarray) -> float:
@@ -97,7 +91,8 @@ def rel_diff(ours: Any, theirs: np.ndarray) -> float:
 
 # --------------------------------------------------------------------------- the ops
 def op_cases(F, shape, tdev: str | None) -> list[dict]:
-    """For one shape: [{name, flops, ours(), torch(), outputs()}] for conv and deconv."""
+    """For one shape: [{name, flops, ours(), torch()}] for conv and deconv (torch() only
+    when tdev names a PyTorch device)."""
     n, c_in, c_out, h, w = shape
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, c_in, h, w), dtype=np.float32)
@@ -180,9 +175,9 @@ def measure_ops(F, args, tdev: str | None, sync_all) -> list[dict]:
     for label, shape in shapes.items():
         for case in op_cases(F, shape, tdev):
             rows.append(measure_case(F, case, label, shape, args, sync_all))
-    last = list(shapes.values())[0]
-    for case in elementwise_cases(F, last, SMALL_ADAM_SIZE if args.small else ADAM_SIZE, tdev):
-        rows.append(measure_case(F, case, list(shapes)[0], last, args, sync_all))
+    label, shape = next(iter(shapes.items()))  # element-wise ops on the first shape's output
+    for case in elementwise_cases(F, shape, SMALL_ADAM_SIZE if args.small else ADAM_SIZE, tdev):
+        rows.append(measure_case(F, case, label, shape, args, sync_all))
     return rows
 
 
@@ -204,6 +199,37 @@ def measure_case(F, case: dict, label: str, shape, args, sync_all) -> dict:
 
 
 # ---------------------------------------------------------------------------- networks
+def batch(n: int, size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A noisy batch (sigma 25/255) and its clean version, float32 NCHW, one channel."""
+    rng = np.random.default_rng(seed)
+    clean = rng.random((n, 1, size, size), dtype=np.float32)
+    noisy = clean + np.float32(25 / 255) * rng.standard_normal(clean.shape, dtype=np.float32)
+    return noisy, clean
+
+
+class OurStep:
+    """A RED-Net on an ops namespace with Adam moments; `step()` runs one training step
+    (forward, MSE, backward, Adam on every parameter) on a fixed batch."""
+
+    def __init__(self, F, cfg, x: np.ndarray, target: np.ndarray, lr: float = 1e-3) -> None:
+        self.F, self.lr = F, lr
+        self.x, self.target = F.asarray(x), F.asarray(target)
+        self.net = RedNet(cfg, F)
+        self.m = {k: F.xp.zeros_like(v) for k, v in self.net.params.items()}
+        self.v = {k: F.xp.zeros_like(v) for k, v in self.net.params.items()}
+        self.t = 0
+
+    def step(self) -> float:
+        F, net = self.F, self.net
+        self.t += 1
+        y = net.forward(self.x)
+        loss = F.mse_loss_forward(y, self.target)
+        net.backward(F.mse_loss_backward(y, self.target))
+        for k, p in net.params.items():
+            F.adam_step(p, net.grads[k], self.m[k], self.v[k], self.t, self.lr)
+        return loss
+
+
 def torch_mirror(cfg, params: dict[str, np.ndarray], tdev: str):
     """The same RED-Net in PyTorch modules, holding a copy of `params`."""
     nn = torch.nn
@@ -243,14 +269,12 @@ def torch_mirror(cfg, params: dict[str, np.ndarray], tdev: str):
 
 
 def measure_nets(F, args, tdev: str | None, sync_all) -> list[dict]:
-    rng = np.random.default_rng(2)
-    n, size = (2, 12) if args.small else (16, 50)
-    clean = rng.random((n, 1, size, size), dtype=np.float32)
-    noisy = clean + np.float32(25 / 255) * rng.standard_normal(clean.shape, dtype=np.float32)
+    noisy, clean = batch(*((2, 12) if args.small else (16, 50)), seed=2)
     rows = []
     for name in SMALL_NETS if args.small else NETS:
         rows.append(train_step_row(F, preset(name, width=args.width), name, noisy, clean, args,
                                    tdev, sync_all))
+    rng = np.random.default_rng(3)
     photo = rng.random((1, 1, 32, 40) if args.small else (1, 1, 512, 512), dtype=np.float32)
     name = "RED10" if args.small else "RED30"
     rows.append(inference_row(F, preset(name, width=args.width), name, photo, args, tdev,
@@ -259,25 +283,11 @@ def measure_nets(F, args, tdev: str | None, sync_all) -> list[dict]:
 
 
 def train_step_row(F, cfg, name, noisy, clean, args, tdev, sync_all) -> dict:
-    net = RedNet(cfg, F)
-    init = net.host_params()
-    x, target = F.asarray(noisy), F.asarray(clean)
-    m = {k: F.xp.zeros_like(v) for k, v in net.params.items()}
-    v = {k: F.xp.zeros_like(p) for k, p in net.params.items()}
-    t = [0]
-
-    def ours() -> float:
-        y = net.forward(x)
-        loss = F.mse_loss_forward(y, target)
-        net.backward(F.mse_loss_backward(y, target))
-        t[0] += 1
-        for k, p in net.params.items():
-            F.adam_step(p, net.grads[k], m[k], v[k], t[0], 1e-3)
-        return loss
-
+    stepper = OurStep(F, cfg, noisy, clean)
+    ours = stepper.step
     row = dict(what=f"{name} training step", dims=tuple(noisy.shape))
     if tdev is not None:
-        model = torch_mirror(cfg, init, tdev)
+        model = torch_mirror(cfg, stepper.net.host_params(), tdev)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         tx, tt = torch.from_numpy(noisy).to(tdev), torch.from_numpy(clean).to(tdev)
 
