@@ -46,6 +46,17 @@ def _model_config(args: argparse.Namespace):
     return preset(args.preset or "RED10", **_architecture_args(args))
 
 
+def _check_architecture(args: argparse.Namespace, saved_cfg, what: str) -> None:
+    """The architecture comes from a file (--resume, --init); flags that contradict it are
+    refused rather than silently ignored (with --preset, every field of the preset counts)."""
+    arch = _model_config(args).to_dict() if args.preset else _architecture_args(args)
+    saved = saved_cfg.to_dict()
+    changed = {k: v for k, v in arch.items() if saved[k] != v}
+    if changed:
+        raise ValueError(f"{what}; these differ from it: {changed} "
+                         f"(saved: { {k: saved[k] for k in changed} })")
+
+
 def _train_images(args: argparse.Namespace, patch_size: int):
     from rednet_cupy.data import builtin_split, load_images
 
@@ -79,6 +90,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     ckpt = out / "checkpoint.npz"
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
              if getattr(args, f.name, None) is not None}
+    if args.resume and args.init:
+        raise ValueError("--init starts a new run from a model's weights, --resume continues "
+                         "a run: give one of them")
     if args.resume:
         if not ckpt.is_file():
             raise FileNotFoundError(f"{ckpt}: no checkpoint to resume (train without --resume)")
@@ -92,14 +106,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         except (KeyError, TypeError, ValueError) as e:
             raise CheckpointError(f"{ckpt}: invalid training checkpoint header "
                                   f"({type(e).__name__}: {e})") from None
-        # The architecture comes from the checkpoint; flags that contradict it are refused
-        # rather than silently ignored (with --preset, every field of the preset counts).
-        arch = _model_config(args).to_dict() if args.preset else _architecture_args(args)
-        saved_arch = model_cfg.to_dict()
-        changed = {k: v for k, v in arch.items() if saved_arch[k] != v}
-        if changed:
-            raise ValueError(f"--resume continues the saved architecture; these differ from "
-                             f"it: {changed} (saved: { {k: saved_arch[k] for k in changed} })")
+        _check_architecture(args, model_cfg, "--resume continues the saved architecture")
         changed = {k: v for k, v in given.items() if k not in RESUME_FREE and saved.get(k) != v}
         if changed:
             raise ValueError(f"--resume continues the saved setup; these differ from it: "
@@ -108,14 +115,26 @@ def cmd_train(args: argparse.Namespace) -> int:
             cfg = TrainConfig(**{**saved, **{k: v for k, v in given.items() if k in RESUME_FREE}})
         except TypeError as e:
             raise CheckpointError(f"{ckpt}: invalid training setup in the header ({e})") from None
+    elif args.init:
+        from rednet_cupy.train import load_model
+
+        model_cfg = load_model(args.init, device="cpu")[0].cfg
+        _check_architecture(args, model_cfg, f"--init keeps the architecture of {args.init}")
+        cfg = TrainConfig(**given)
     else:
         model_cfg = _model_config(args)
         cfg = TrainConfig(**given)
+    if not args.resume and ckpt.exists():  # a new run would overwrite it step by step
+        raise FileExistsError(f"{ckpt} already holds a run: continue it with --resume, or "
+                              f"give another --out")
     train, val = _train_images(args, cfg.patch_size)
     trainer = Trainer(model_cfg, cfg, train, val, device=args.device)
     if args.resume:
         trainer.load(ckpt)
         print(f"resumed from {ckpt} at step {trainer.step}")
+    elif args.init:
+        trainer.init_weights(args.init)
+        print(f"weights from {args.init}; Adam and the schedule start afresh")
     print(f"model: {model_cfg} ({trainer.net.num_params():,} parameters) on "
           f"device '{trainer.F.name}'")
     print(f"training: {asdict(cfg)}")
@@ -306,6 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("run")
     g.add_argument("--out", default="runs/rednet", help="folder for checkpoint, curve, model")
     g.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    g.add_argument("--init", metavar="MODEL", help="start from the weights of a model or "
+                   "checkpoint file (fine-tuning: new levels, steps, lr; fresh Adam state)")
     g.add_argument("--val-every", type=int, help="validation interval in steps")
     g.add_argument("--ckpt-every", type=int, help="checkpoint interval in steps")
     g.add_argument("--log-every", type=int, help="logging interval in steps")

@@ -54,6 +54,7 @@ class TrainConfig:
     val_every: int = 200
     ckpt_every: int = 500
     log_every: int = 10
+    init: str | None = None  # model or checkpoint whose weights the run starts from
 
     def __post_init__(self) -> None:
         if self.task not in ("denoise", "sr"):
@@ -174,6 +175,20 @@ class Trainer:
             inputs.append(psnr(img, np.clip(degraded, 0, 1)))
         self.history.val_input_psnr = float(np.mean(inputs))
         return float(np.mean(scores))
+
+    def init_weights(self, path: str | Path) -> None:
+        """Start from the weights of a model or checkpoint file of this architecture (for
+        fine-tuning); Adam's moments, the step count and the schedule start afresh."""
+        from rednet_cupy.checkpoint import CheckpointError
+
+        if self.step:
+            raise RuntimeError(f"init_weights before the first step, not at step {self.step}")
+        net, _ = load_model(path, device="cpu")
+        if net.cfg != self.model_cfg:
+            raise CheckpointError(f"{path}: its architecture {net.cfg} is not this run's "
+                                  f"{self.model_cfg}")
+        for k, p in net.params.items():
+            self.net.params[k] = self.F.asarray(p)
 
     # ------------------------------------------------------------------ checkpoints
     def save(self, path: str | Path) -> None:

@@ -315,6 +315,56 @@ def test_train_resume_matches_one_run_and_refuses_changes(files, tmp_path, capsy
                       "no checkpoint to resume")
 
 
+def test_train_init_starts_a_new_run_from_a_models_weights(files, tmp_path, capsys):
+    """--init takes the weights (and architecture) of a model or checkpoint file and starts
+    a new run on them: step 0, its own levels and schedule. One step at a tiny learning rate
+    leaves the weights next to the model's, far from a fresh start's."""
+    common = ["--data", files.data, "--val", files.val, "--quiet", "--device", "cpu",
+              "--patch-size", 16, "--batch-size", 2, "--steps", 1, "--lr", 1e-9,
+              "--schedule", "constant", "--levels", "10:50"]
+    start, _ = load_model(files.model, device="cpu")
+    for source in (files.model, files.root / "api-run" / "checkpoint.npz"):
+        run = tmp_path / source.name
+        rc, out, err = rednet(capsys, "train", *common, "--init", source, "--out", run)
+        assert rc == 0, err
+        assert f"weights from {source}" in out
+        arrays, header = load_checkpoint(run / "checkpoint.npz")
+        assert header["step"] == 1
+        assert header["model"] == start.cfg.to_dict()
+        assert header["train"]["init"] == str(source) and header["train"]["levels"] == "10:50"
+        for k, p in start.params.items():
+            assert np.abs(arrays[f"param/{k}"] - p).max() < 1e-7, k
+    rc, _, err = rednet(capsys, "train", *common, "--depth", 4, "--width", 4,
+                        "--out", tmp_path / "fresh")
+    assert rc == 0, err
+    fresh, _ = load_checkpoint(tmp_path / "fresh" / "checkpoint.npz")
+    assert max(np.abs(fresh[f"param/{k}"] - p).max() for k, p in start.params.items()) > 1e-3
+
+
+def test_train_init_refusals(files, tmp_path, capsys):
+    """--init with --resume, with contradicting architecture flags, with a missing or corrupt
+    file: one line each; a new run never overwrites a folder that holds one."""
+    base = ["train", *TINY, "--data", files.data, "--val", files.val, "--steps", 1]
+    assert_error_line(rednet(capsys, *base, "--init", files.model, "--resume", "--out",
+                             tmp_path / "a"), "--init starts a new run", "--resume continues")
+    assert_error_line(rednet(capsys, *base, "--init", files.model, "--width", 8, "--out",
+                             tmp_path / "b"), "--init keeps the architecture", "'width': 8")
+    assert_error_line(rednet(capsys, *base, "--init", tmp_path / "none.npz", "--out",
+                             tmp_path / "c"), "none.npz")
+    corrupt = tmp_path / "corrupt.npz"
+    corrupt.write_bytes(files.model.read_bytes()[:100])
+    assert_error_line(rednet(capsys, *base, "--init", corrupt, "--out", tmp_path / "d"),
+                      "corrupt.npz")
+    assert not any((tmp_path / d).exists() for d in "abcd")
+    run = tmp_path / "run"
+    assert rednet(capsys, *base, "--out", run)[0] == 0
+    before = (run / "checkpoint.npz").read_bytes()
+    for extra in ([], ["--init", files.model]):
+        assert_error_line(rednet(capsys, *base, *extra, "--out", run),
+                          f"{run / 'checkpoint.npz'} already holds a run", "--resume")
+    assert (run / "checkpoint.npz").read_bytes() == before
+
+
 # ----------------------------------------------------------------------------- inference
 @pytest.mark.parametrize("name", ["gray", "rgb"])
 def test_denoise_writes_an_image_of_the_input_size(files, tmp_path, capsys, name):
