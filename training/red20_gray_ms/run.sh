@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fine-tuning of the shipped gray denoiser (init.npz: training/red20_gray at step 18,000) on
+# The shipped gray denoiser: a fine-tune of training/red20_gray at step 18,000 (init.npz) on
 # Train400 at four scales (prepare.py writes them to ./data), same levels and patches, a short
 # cosine from 2e-4. Re-run to resume. Needs the standard datasets (DATASETS, default ../shared).
 set -euo pipefail
