@@ -118,7 +118,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     elif args.init:
         from rednet_cupy.train import load_model
 
-        model_cfg = load_model(args.init, device="cpu")[0].cfg
+        init_net, _ = load_model(args.init, device="cpu")
+        model_cfg = init_net.cfg
         _check_architecture(args, model_cfg, f"--init keeps the architecture of {args.init}")
         cfg = TrainConfig(**given)
     else:
@@ -133,7 +134,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         trainer.load(ckpt)
         print(f"resumed from {ckpt} at step {trainer.step}")
     elif args.init:
-        trainer.init_weights(args.init)
+        trainer.init_weights(init_net, args.init)
         print(f"weights from {args.init}; Adam and the schedule start afresh")
     print(f"model: {model_cfg} ({trainer.net.num_params():,} parameters) on "
           f"device '{trainer.F.name}'")

@@ -176,16 +176,16 @@ class Trainer:
         self.history.val_input_psnr = float(np.mean(inputs))
         return float(np.mean(scores))
 
-    def init_weights(self, path: str | Path) -> None:
-        """Start from the weights of a model or checkpoint file of this architecture (for
-        fine-tuning); Adam's moments, the step count and the schedule start afresh."""
+    def init_weights(self, net: RedNet, source: str | Path) -> None:
+        """Start from the weights of `net` (loaded from the model or checkpoint file `source`
+        with load_model) for fine-tuning; Adam's moments, the step count and the schedule
+        start afresh."""
         from rednet_cupy.checkpoint import CheckpointError
 
         if self.step:
             raise RuntimeError(f"init_weights before the first step, not at step {self.step}")
-        net, _ = load_model(path, device="cpu")
         if net.cfg != self.model_cfg:
-            raise CheckpointError(f"{path}: its architecture {net.cfg} is not this run's "
+            raise CheckpointError(f"{source}: its architecture {net.cfg} is not this run's "
                                   f"{self.model_cfg}")
         for k, p in net.params.items():
             self.net.params[k] = self.F.asarray(p)
