@@ -96,6 +96,46 @@ def init_params(cfg: RedNetConfig, seed: int = 0, dtype=np.float32) -> dict[str,
     return params
 
 
+
+def widen_params(params: dict[str, np.ndarray], width: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """The same network with `width` feature maps per hidden layer (more than it has).
+
+    Old-to-old weights are copied and new-to-old weights are zero, so the old channels, and
+    the output, are exactly what the narrow network computed; weights into the new channels
+    are He-normal, as a fresh layer's would be. Training grows the zero weights from there.
+    Conv weights are (out, in, 3, 3), deconv weights (in, out, 3, 3); image channels stay.
+    """
+    rng = np.random.default_rng(seed)
+    old = params["conv1.weight"].shape[0]
+    if width <= old:
+        raise ValueError(f"widen_params: width must exceed the current {old}, got {width}")
+    if params["conv1.weight"].shape[1] == old:
+        raise ValueError("widen_params: image channels equal the width; cannot tell them apart")
+    out: dict[str, np.ndarray] = {}
+    for name, a in params.items():
+        layer, kind = name.split(".")
+        if kind == "bias":  # new channels start with zero bias
+            b = np.zeros(a.shape[0] if a.shape[0] != old else width, a.dtype)
+            b[: a.shape[0]] = a
+            out[name] = b
+            continue
+        o_ax, i_ax = (0, 1) if layer.startswith("conv") else (1, 0)
+        o_old, i_old = a.shape[o_ax], a.shape[i_ax]
+        o_new = width if o_old == old else o_old
+        i_new = width if i_old == old else i_old
+        shape = [3, 3, 3, 3]
+        shape[o_ax], shape[i_ax] = o_new, i_new
+        fresh = rng.standard_normal(shape) * np.sqrt(2.0 / (9 * i_new))
+        w = np.zeros(shape, a.dtype)
+        into_new = [slice(None)] * 4
+        into_new[o_ax] = slice(o_old, None)
+        w[tuple(into_new)] = fresh[tuple(into_new)]
+        old_to_old = [slice(None)] * 4
+        old_to_old[o_ax], old_to_old[i_ax] = slice(0, o_old), slice(0, i_old)
+        w[tuple(old_to_old)] = a
+        out[name] = w
+    return out
+
 class RedNet:
     """RED-Net on any ops namespace. Parameters and gradients are ordered dicts of arrays."""
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rednet_cupy.model import PRESETS, RedNet, RedNetConfig, preset, skip_pairs
+from rednet_cupy.model import PRESETS, RedNet, RedNetConfig, preset, skip_pairs, widen_params
 from rednet_cupy.selfcheck import network_row
 
 
@@ -79,3 +79,33 @@ def test_bad_configuration_and_input():
         net.forward(np.zeros((1, 1, 8, 20), np.float32))
     with pytest.raises(ValueError, match=r"shape \(N, 1, H, W\)"):
         net.forward(np.zeros((1, 3, 20, 20), np.float32))
+
+
+@pytest.mark.parametrize("name, padding, channels", [("RED10", 1, 1), ("RED20", 0, 3),
+                                                      ("RED30", 1, 1)])
+def test_widen_params_keeps_the_function_and_trains_the_new_channels(name, padding, channels,
+                                                                      rng):
+    cfg = preset(name, width=5, padding=padding, in_channels=channels)
+    narrow = RedNet(cfg, seed=3)
+    wide_params = widen_params(narrow.host_params(), 8, seed=1)
+    wide = RedNet(preset(name, width=8, padding=padding, in_channels=channels),
+                  params=wide_params)
+    size = cfg.depth + 5
+    x = rng.random((2, channels, size, size + 2)).astype(np.float32)
+    y_narrow, y_wide = narrow.forward(x), wide.forward(x)
+    np.testing.assert_allclose(y_wide, y_narrow, rtol=1e-5, atol=1e-6)
+    # the copied block is the narrow weights; the new channels are not all zero
+    for k, a in narrow.host_params().items():
+        w = wide_params[k]
+        assert w[tuple(slice(0, s) for s in a.shape)].tolist() == a.tolist(), k
+    assert np.abs(wide_params["conv1.weight"][5:]).sum() > 0
+    # the zero weights out of the new channels get a gradient, so training can use them
+    wide.backward(y_wide - x)
+    g = wide.grads["deconv" + str(cfg.depth // 2) + ".weight"]
+    assert np.abs(g[5:]).sum() > 0
+
+
+def test_widen_params_refuses_a_narrower_or_equal_width():
+    params = RedNet(preset("RED10", width=6)).host_params()
+    with pytest.raises(ValueError, match="must exceed the current 6"):
+        widen_params(params, 6)
