@@ -132,10 +132,12 @@ def conv2d_backward_naive(dy: np.ndarray, x: np.ndarray, w: np.ndarray, padding:
 # copies build the whole column matrix. Positions q in the padding columns/rows are
 # computed too and thrown away; that costs (Hp*Wp)/(Ho*Wo) - 1 extra work (8% for 50x50).
 #
-# Why a few images at a time: the column matrix is 9x the size of the input. For a batch
-# of 16 64-channel 50x50 maps that is 100 MB, and writing then reading it from main memory
-# costs as much as the arithmetic. Built for ~4096 pixels at a time it is ~9 MB, stays in
-# the caches, and a 64->64 layer drops from ~21 ms to ~11 ms on a 2-core machine.
+# Why a few thousand pixels at a time: the column matrix is 9x the size of its input. For a
+# batch of 16 64-channel 50x50 maps that is 100 MB, and writing then reading it from main
+# memory costs as much as the arithmetic. Built for ~4096 output positions at a time it is
+# ~9 MB, stays in the caches, and a 64->64 layer drops from ~21 ms to ~11 ms on a 2-core
+# machine. The positions are split across images (a batch of small patches) and within one
+# (a 256x256 inference tile would otherwise build a 150 MB matrix).
 
 PIXELS_PER_GROUP = 4096
 
@@ -146,21 +148,31 @@ def _groups(n_img: int, hp: int, wp: int) -> list[tuple[int, int]]:
     return [(i, min(n_img, i + g)) for i in range(0, n_img, g)]
 
 
-def _columns(x: np.ndarray, p: int, i0: int, i1: int) -> np.ndarray:
-    """im2col of images i0:i1 of x: a (9*C, span) matrix, row (ki*3 + kj)*C + ci holding
-    channel ci shifted by (ki, kj), column q the flat padded position of an output pixel."""
+def _flat(x: np.ndarray, p: int, i0: int, i1: int) -> np.ndarray:
+    """Images i0:i1 of x zero-padded by p and laid side by side: (C, g*Hp*Wp)."""
     _, c, h, wd = x.shape
-    g, hp, wp = i1 - i0, h + 2 * p, wd + 2 * p
-    xf = np.zeros((c, g, hp, wp), dtype=x.dtype)
+    xf = np.zeros((c, i1 - i0, h + 2 * p, wd + 2 * p), dtype=x.dtype)
     xf[:, :, p : p + h, p : p + wd] = x[i0:i1].transpose(1, 0, 2, 3)
-    xf = xf.reshape(c, g * hp * wp)
-    span = g * hp * wp - 2 * wp - 2  # from the first output pixel to the last, inclusive
-    col = np.empty((9, c, span), dtype=x.dtype)
+    return xf.reshape(c, -1)
+
+
+def _spans(n_flat: int, wp: int) -> list[tuple[int, int]]:
+    """Flat ranges [q0, q1) of at most PIXELS_PER_GROUP positions, from the first output
+    pixel to the last (the last tap of the last one, + 2*Wp + 2, is the end of xf)."""
+    end = n_flat - 2 * wp - 2
+    return [(q, min(end, q + PIXELS_PER_GROUP)) for q in range(0, end, PIXELS_PER_GROUP)]
+
+
+def _columns(xf: np.ndarray, wp: int, q0: int, q1: int) -> np.ndarray:
+    """im2col of flat positions q0:q1: a (9*C, q1 - q0) matrix, row (ki*3 + kj)*C + ci holding
+    channel ci shifted by (ki, kj), column q - q0 the flat padded position q."""
+    c = xf.shape[0]
+    col = np.empty((9, c, q1 - q0), dtype=xf.dtype)
     for ki in range(3):
         for kj in range(3):
             off = ki * wp + kj
-            col[3 * ki + kj] = xf[:, off : off + span]
-    return col.reshape(9 * c, span)
+            col[3 * ki + kj] = xf[:, q0 + off : q1 + off]
+    return col.reshape(9 * c, q1 - q0)
 
 
 def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, padding: int) -> np.ndarray:
@@ -179,9 +191,10 @@ def _conv(x: np.ndarray, w: np.ndarray, p: int) -> np.ndarray:
     wm = w.transpose(0, 2, 3, 1).reshape(c_out, 9 * c_in)  # columns ordered like _columns
     y = np.empty((n_img, c_out, ho, wo), dtype=x.dtype)
     for i0, i1 in _groups(n_img, hp, wp):
-        col = _columns(x, p, i0, i1)
-        yf = np.zeros((c_out, (i1 - i0) * hp * wp), dtype=x.dtype)
-        np.matmul(wm, col, out=yf[:, : col.shape[1]])
+        xf = _flat(x, p, i0, i1)
+        yf = np.zeros((c_out, xf.shape[1]), dtype=x.dtype)
+        for q0, q1 in _spans(xf.shape[1], wp):
+            np.matmul(wm, _columns(xf, wp, q0, q1), out=yf[:, q0:q1])
         yf = yf.reshape(c_out, i1 - i0, hp, wp)[:, :, :ho, :wo]
         y[i0:i1] = yf.transpose(1, 0, 2, 3)
     return y
@@ -210,9 +223,11 @@ def weight_grad(dy: np.ndarray, x: np.ndarray, p: int) -> np.ndarray:
     hp, wp = h + 2 * p, wd + 2 * p
     dw = np.zeros((c_out, 9 * c_in), dtype=x.dtype)
     for i0, i1 in _groups(n_img, hp, wp):
-        col = _columns(x, p, i0, i1)
+        xf = _flat(x, p, i0, i1)
         # dy laid on the same flat grid as the padded input; zeros where no output pixel is.
         dyf = np.zeros((c_out, i1 - i0, hp, wp), dtype=dy.dtype)
         dyf[:, :, :ho, :wo] = dy[i0:i1].transpose(1, 0, 2, 3)
-        dw += dyf.reshape(c_out, -1)[:, : col.shape[1]] @ col.T
+        dyf = dyf.reshape(c_out, -1)
+        for q0, q1 in _spans(xf.shape[1], wp):
+            dw += dyf[:, q0:q1] @ _columns(xf, wp, q0, q1).T
     return np.ascontiguousarray(dw.reshape(c_out, 3, 3, c_in).transpose(0, 3, 1, 2))
