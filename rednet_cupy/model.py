@@ -96,7 +96,6 @@ def init_params(cfg: RedNetConfig, seed: int = 0, dtype=np.float32) -> dict[str,
     return params
 
 
-
 def widen_params(params: dict[str, np.ndarray], width: int, seed: int = 0) -> dict[str, np.ndarray]:
     """The same network with `width` feature maps per hidden layer (more than it has).
 
@@ -135,6 +134,7 @@ def widen_params(params: dict[str, np.ndarray], width: int, seed: int = 0) -> di
         w[tuple(old_to_old)] = a
         out[name] = w
     return out
+
 
 class RedNet:
     """RED-Net on any ops namespace. Parameters and gradients are ordered dicts of arrays."""
