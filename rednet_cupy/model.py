@@ -124,6 +124,8 @@ def widen_params(params: dict[str, np.ndarray], width: int, seed: int = 0) -> di
         i_new = width if i_old == old else i_old
         shape = [3, 3, 3, 3]
         shape[o_ax], shape[i_ax] = o_new, i_new
+        # Drawn for the whole layer and sliced, so each layer takes a fixed share of the
+        # random stream (training/red20w64_gray/init.npz is reproduced bit for bit).
         fresh = rng.standard_normal(shape) * np.sqrt(2.0 / (9 * i_new))
         w = np.zeros(shape, a.dtype)
         into_new = [slice(None)] * 4
