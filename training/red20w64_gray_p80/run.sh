@@ -6,7 +6,7 @@
 # border. Same data (Train400 at 4 scales) and levels, cosine from 1e-4. Started with
 # --steps 3400, resumed at step 237 with 3000 and at step 485 with 2600 to fit the time at hand
 # (log.txt records each resume); 2,600 steps in 1.8 h. Result: no gain over the starting model
-# (validation 29.80 dB before and after; Set12 and BSD68 within 0.01 dB), so border padding is
+# (validation 29.80 dB before and after; Set12 and BSD68 within 0.02 dB), so border padding is
 # not what holds the model back. checkpoint.npz is not kept (see .gitignore).
 # Re-run to resume. Needs the standard datasets (DATASETS, default ../shared).
 set -euo pipefail
