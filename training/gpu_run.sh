@@ -12,7 +12,8 @@
 # `run` takes about BUDGET + 90 s (data, probe, export). Settings (environment, defaults
 # below): INIT start model, LR peak learning rate, LR_MIN, WARMUP, BATCH, SEED, LEVELS,
 # TESTS=0 to skip the tests,
-# TEX=1 to train on ../red20w64_gray_tex's texture-weighted data, DEVICE (cpu to try the
+# PREP=training/<run> to train on the data that run's prepare.py writes to its data/
+# (e.g. training/red20w64_gray_per, periodic texture weighted), DEVICE (cpu to try the
 # script here with a small BUDGET). Everything it needs travels in .gpu: the machine has
 # no network, and ../shared does not travel.
 set -uo pipefail
@@ -57,9 +58,9 @@ fi
 
 "$py" training/red20_gray_ms/prepare.py "$pack" > /dev/null || exit 1
 data=training/red20_gray_ms/data
-if [ "${TEX:-0}" = 1 ]; then
-    "$py" training/red20w64_gray_tex/prepare.py > /dev/null || exit 1
-    data=training/red20w64_gray_tex/data
+if [ -n "${PREP:-}" ]; then
+    "$py" "$PREP/prepare.py" > /dev/null || exit 1
+    data=$PREP/data
 fi
 note "data: $data ($(ls "$data" | wc -l) images), ready after $((SECONDS - t0)) s"
 
