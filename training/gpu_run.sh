@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Gray-denoiser training on a GPU lent for a few minutes, in one call: prepares the data,
+# Gray-denoiser training on a GPU available for a few minutes, in one command: prepares the data,
 # measures how many training steps a second this GPU runs, then trains for as many steps
 # as fit in BUDGET seconds (a cosine schedule needs its length up front), with the test
 # suite running beside it; leaves the run, its log, the test log and a summary in OUT.
 #
 #   here:   training/gpu_run.sh pack   # fill the ignored folder .gpu/: Train400, Set12,
 #                                      # the start model (INIT), the PyWavelets wheel
-#   there:  OUT=... BUDGET=420 bash training/gpu_run.sh run     # carry .gpu
+#   there:  OUT=... BUDGET=420 bash training/gpu_run.sh run     # .gpu copied along
 #   here:   training/evaluate.sh RUN_DIR RUN_DIR/model.npz      # Set12 and BSD68 on the CPU
 #
 # `run` takes about BUDGET + 90 s (data, probe, export). Settings (environment, defaults
@@ -14,8 +14,8 @@
 # TESTS=0 to skip the tests,
 # PREP=training/<run> to train on the data that run's prepare.py writes to its data/
 # (e.g. training/red20w64_gray_per, periodic texture weighted), DEVICE (cpu to try the
-# script here with a small BUDGET). Everything it needs travels in .gpu: the machine has
-# no network, and ../shared does not travel.
+# script here with a small BUDGET). Everything it needs is in .gpu, so the GPU machine
+# needs no network access and no copy of the datasets.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 pack=.gpu
