@@ -71,6 +71,11 @@ if [ "${TESTS:-1}" = 1 ]; then
       echo "pytest exit status $?" >> "$out/tests.log" ) &
     tests=$!
 fi
+finish_tests() {  # wait for the tests, if they run, and note their outcome
+    [ -n "$tests" ] || return 0
+    wait "$tests"
+    note "tests: $(tail -n 2 "$out/tests.log" | tr '\n' ' ')"
+}
 
 common=(--data "$data" --val "$pack/Set12" --init "$pack/init.npz" --task denoise
         --levels "${LEVELS:-0:55}" --val-level 25 --patch-size 50
@@ -90,14 +95,14 @@ EOF
 )
 if [ -z "$rate" ]; then
     note "probe failed; its log:"; tail -n 30 /tmp/probe.log | tee -a "$out/session.md"
-    [ -z "$tests" ] || wait "$tests"
+    finish_tests
     exit 1
 fi
 left=$((budget - (SECONDS - t0) - 40))  # 40 s: validations, checkpoints, export
 steps=$("$py" -c "print(int($rate * $left) // 100 * 100)")
 if [ "$steps" -lt 200 ]; then
     note "probe: $rate steps/s; too slow for BUDGET=$budget (${left} s left), no training"
-    [ -z "$tests" ] || wait "$tests"
+    finish_tests
     exit 1
 fi
 note "probe: $rate steps/s (batch ${BATCH:-16}); training $steps steps in ~$left s"
@@ -106,7 +111,4 @@ note "probe: $rate steps/s (batch ${BATCH:-16}); training $steps steps in ~$left
     --steps "$steps" --val-every $((steps / 4)) --ckpt-every $((steps / 8)) \
     --log-every 100 --out "$out/run" > "$out/train.log" 2>&1
 note "training finished after $((SECONDS - t0)) s in all: $(grep -E "^(done|validation PSNR)" "$out/train.log" | tr '\n' ' ')"
-if [ -n "$tests" ]; then
-    wait "$tests"
-    note "tests: $(tail -n 2 "$out/tests.log" | tr '\n' ' ')"
-fi
+finish_tests

@@ -1,6 +1,6 @@
 """Training data weighted towards periodic texture, in ./data: every image of
 ../red20_gray_ms/data (Train400 at four scales) plus its 80x80 windows whose texture is
-periodic, each saved REPEAT times, so that they make about a sixth of the patches.
+periodic, each saved several times over, so that they make about a sixth of the patches.
 
 Periodicity of a window: the share of its high-pass energy (image minus Gaussian blur,
 sigma 2; Hann-windowed; windows whose high-pass standard deviation is under
@@ -12,6 +12,7 @@ which is why they are repeated.
 Usage: python prepare.py
 """
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 S, STRIDE, THRESHOLD, SHARE, MIN_STD = 80, 20, 0.25, 1 / 6, 0.02
+PATCH = 50  # the training patch size (run.sh)
 here = Path(__file__).resolve().parent
 src, out = here.parent / "red20_gray_ms" / "data", here / "data"
 files = sorted(src.glob("*.png"))
@@ -38,8 +40,8 @@ def periodicity(w: np.ndarray) -> float:
 windows, positions = [], 0
 for f in files:
     a = np.asarray(Image.open(f).convert("L"))
-    positions += (a.shape[0] - 49) * (a.shape[1] - 49)  # 50x50 patch positions
-    Image.fromarray(a).save(out / f.name)
+    positions += (a.shape[0] - PATCH + 1) * (a.shape[1] - PATCH + 1)
+    shutil.copyfile(f, out / f.name)
     hp = a / 255.0 - gaussian_filter(a / 255.0, 2.0)
     taken = np.zeros(a.shape, bool)
     cands = [
@@ -54,7 +56,7 @@ for f in files:
             continue
         taken[y : y + S, x : x + S] = True
         windows.append((f.stem, y, x, a[y : y + S, x : x + S]))
-per_window = (S - 49) ** 2
+per_window = (S - PATCH + 1) ** 2
 repeat = max(1, round(SHARE / (1 - SHARE) * positions / (per_window * len(windows))))
 for stem, y, x, w in windows:
     for r in range(repeat):

@@ -8,6 +8,7 @@ the windows raise the share of textured patches from their natural one to about 
 Usage: python prepare.py
 """
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +23,8 @@ if not files:
 out.mkdir(exist_ok=True)
 S = 100
 for f in files:
+    shutil.copyfile(f, out / f.name)
     im = Image.open(f).convert("L")
-    im.save(out / f.name)
     a = np.asarray(im, np.float64) / 255
     energy = uniform_filter((a - gaussian_filter(a, 1.5)) ** 2, S, mode="constant")
     h = S // 2  # centres whose window lies inside the image
