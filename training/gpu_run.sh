@@ -23,7 +23,7 @@ py=${PYTHON:-python3}
 
 if [ "${1:-}" = pack ]; then
     src=${DATASETS:-../shared/datasets}
-    init=${INIT:-training/red20w64_gray/model.npz}
+    init=${INIT:-rednet_cupy/pretrained/red20_gray_denoise.npz}
     [ -f "$init" ] || { echo "no start model $init (export one: rednet export CKPT -o $init)"; exit 1; }
     rm -rf "$pack" && mkdir -p "$pack/Train400" "$pack/Set12" "$pack/whl" .git/info
     cp "$src"/Train400/*.png "$pack/Train400/" && cp "$src"/Set12/*.png "$pack/Set12/" || exit 1
