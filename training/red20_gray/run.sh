@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# The shipped gray denoiser's training run: RED20 (skips every 2 layers), 48 feature maps,
-# padding 1, residual; one blind model for sigma 0..55; Train400 patches, Set12 for validation.
-# The run started with --steps 50000; it was resumed with --steps 20000 at step 6767 and with
-# --steps 18000 at step 7299, so that the cosine decay completed within reach (the schedule
-# follows the current --steps; log.txt records each resume). It finished at step 18000,
-# which ../red20_gray_ms fine-tunes into the shipped model. A second cycle then began with
-# --steps 30000 (the cosine restarts from about 3.6e-4 at step 18000 and decays to 1e-5
-# again at step 30000). It was stopped at step 28310 with validation at 29.50 dB, below step
-# 18000's 29.73, and was not shipped; the checkpoint here is step 28310 (commit d70dc7c
-# holds step 18000's).
-# Re-run this script to resume where the last checkpoint left off (the first run starts from
-# scratch). Needs the standard datasets (DATASETS=/path/to/datasets, default ../shared).
+# The first run of the shipped gray denoiser (README: step 1 of 5): RED20 (skips every 2
+# layers), 48 feature maps, padding 1, residual; one blind model for sigma 0..55; Train400
+# patches, Set12 for validation. The run started with --steps 50000; it was resumed with --steps
+# 20000 at step 6767 and with --steps 18000 at step 7299, so that the cosine decay completed
+# within reach (the schedule follows the current --steps; log.txt records each resume). It
+# finished at step 18000, which ../red20_gray_ms fine-tunes (step 2; widened and trained on by
+# steps 3-5). A second cycle then began with --steps 30000 (the cosine restarts from about
+# 3.6e-4 at step 18000 and decays to 1e-5 again at step 30000). It was stopped at step 28310
+# with validation at 29.50 dB, below step 18000's 29.73, and was not shipped; the checkpoint
+# here is step 28310 (commit d70dc7c holds step 18000's). Re-run this script to resume where the
+# last checkpoint left off (the first run starts from scratch). Needs the standard datasets
+# (DATASETS=/path/to/datasets, default ../shared).
 set -euo pipefail
 cd "$(dirname "$0")"
 data=${DATASETS:-../../../shared/datasets}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The shipped gray denoiser: a fine-tune of training/red20_gray at step 18,000 (init.npz) on
-# Train400 at four scales (prepare.py writes them to ./data), same levels and patches, a short
-# cosine from 2e-4. Re-run to resume. Needs the standard datasets (DATASETS, default ../shared).
+# Step 2 of the shipped gray denoiser's recipe (README; shipped alone before the width-64 runs):
+# a fine-tune of training/red20_gray at step 18,000 (init.npz) on Train400 at four scales
+# (prepare.py writes them to ./data), same levels and patches, a short cosine from 2e-4. Re-run
+# to resume. Needs the standard datasets (DATASETS, default ../shared).
 set -euo pipefail
 cd "$(dirname "$0")"
 data=${DATASETS:-../../../shared/datasets}

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# A wider shipped denoiser: the width-48 model (../red20_gray_ms, exported as
-# rednet_cupy/pretrained/red20_gray_denoise.npz at step 4500) widened to 64 feature maps by
-# widen.py (same function at step 0: new channels feed nothing until training grows their
-# weights), then trained on Train400 at four scales (../red20_gray_ms/prepare.py) with the
-# same levels and patches, cosine from 2e-4. Started with --steps 5000; resumed at step 635
-# with --steps 3400 and at step 1579 with --steps 3000 to fit the time at hand (the cosine
-# follows the current --steps; log.txt records each resume). Finished at step 3000 in 1.7 h.
-# Re-run to resume. Needs the standard datasets (DATASETS, default ../shared).
+# Step 3 of the shipped denoiser's recipe (README): the width-48 model (../red20_gray_ms, step
+# 4500) widened to 64 feature maps by widen.py (same function at step 0: new channels feed
+# nothing until training grows their weights), then trained on Train400 at four scales
+# (../red20_gray_ms/prepare.py) with the same levels and patches, cosine from 2e-4. Started with
+# --steps 5000; resumed at step 635 with --steps 3400 and at step 1579 with --steps 3000 to fit
+# the time at hand (the cosine follows the current --steps; log.txt records each resume).
+# Finished at step 3000 in 1.7 h. Re-run to resume. Needs the standard datasets (DATASETS,
+# default ../shared).
 set -euo pipefail
 cd "$(dirname "$0")"
 data=${DATASETS:-../../../shared/datasets}

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The width-64 model after its texture-weighted fine-tune (../red20w64_gray_tex, step 1500,
-# exported to its model.npz) trained on further on plain Train400 at four scales
-# (../red20_gray_ms/prepare.py): same levels and patches, fresh Adam state, cosine from 1.2e-4
-# to 5e-6 over 2,600 steps (what fits in about 1.7 h at 0.4 steps/s on a 2-core machine).
-# Finished in 98.5 min: Set12 32.17 / 29.87 / 26.67 dB, BSD68 31.19 / 28.79 / 25.87 at sigma
-# 15 / 25 / 50, above the width-48 model by 0.04 to 0.11 dB on both sets; exported as
-# rednet_cupy/pretrained/red20_gray_denoise.npz. checkpoint.npz is not kept (see .gitignore).
-# Re-run to resume. Needs the standard datasets (DATASETS, default ../shared).
+# Step 5 of the shipped denoiser's recipe (README): the width-64 model after its
+# texture-weighted fine-tune (../red20w64_gray_tex, step 1500, exported to its model.npz)
+# trained on further on plain Train400 at four scales (../red20_gray_ms/prepare.py): same levels
+# and patches, fresh Adam state, cosine from 1.2e-4 to 5e-6 over 2,600 steps (what fits in about
+# 1.7 h at 0.4 steps/s on a 2-core machine). Finished in 98.5 min: Set12 32.17 / 29.87 / 26.67
+# dB, BSD68 31.19 / 28.79 / 25.87 at sigma 15 / 25 / 50, above the width-48 model by 0.04 to
+# 0.11 dB on both sets; exported as rednet_cupy/pretrained/red20_gray_denoise.npz.
+# checkpoint.npz is not kept (see .gitignore). Re-run to resume. Needs the standard datasets
+# (DATASETS, default ../shared).
 set -euo pipefail
 cd "$(dirname "$0")"
 data=${DATASETS:-../../../shared/datasets}

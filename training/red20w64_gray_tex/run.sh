@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# The width-64 model of ../red20w64_gray (step 3000, exported to its model.npz) fine-tuned on
-# data weighted towards fine texture (prepare.py: Train400 at 4 scales plus each image's two
-# most textured 100x100 windows, about a third of the patches). On Set12 the models lose to
-# BM3D almost only on Barbara (28.2 dB against 30.7 at sigma 25), whose striped cloth they
-# smooth away; textured patches are a small share of Train400. Same levels and patch size,
-# cosine from 1.5e-4. Started with --steps 2500 and resumed at step 530 with 1500 to fit the
-# time at hand (this machine ran 0.3 steps/s; log.txt records the resume); 1,500 steps in 1.4 h.
-# Result: Set12 32.13 / 29.85 / 26.64 dB against the start's 32.11 / 29.83 / 26.61, spread over
-# the images, and Barbara did not move (-0.01 dB at sigma 25): the share of textured patches is
-# not what the model lacks. checkpoint.npz is not kept (see .gitignore).
-# Re-run to resume. Needs the standard datasets (DATASETS, default ../shared).
+# Step 4 of the shipped denoiser's recipe (README): the width-64 model of ../red20w64_gray (step
+# 3000, exported to its model.npz) fine-tuned on data weighted towards fine texture (prepare.py:
+# Train400 at 4 scales plus each image's two most textured 100x100 windows, about a third of the
+# patches). On Set12 the models lose to BM3D almost only on Barbara (28.2 dB against 30.7 at
+# sigma 25), whose striped cloth they smooth away; textured patches are a small share of
+# Train400. Same levels and patch size, cosine from 1.5e-4. Started with --steps 2500 and
+# resumed at step 530 with 1500 to fit the time at hand (this machine ran 0.3 steps/s; log.txt
+# records the resume); 1,500 steps in 1.4 h. Result: Set12 32.13 / 29.85 / 26.64 dB against the
+# start's 32.11 / 29.83 / 26.61, spread over the images, and Barbara did not move (-0.01 dB at
+# sigma 25): the share of textured patches is not what the model lacks. checkpoint.npz is not
+# kept (see .gitignore). Re-run to resume. Needs the standard datasets (DATASETS, default
+# ../shared).
 set -euo pipefail
 cd "$(dirname "$0")"
 data=${DATASETS:-../../../shared/datasets}
