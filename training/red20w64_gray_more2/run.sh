@@ -2,8 +2,9 @@
 # The shipped denoiser of step 5 (../red20w64_gray_more, exported as
 # rednet_cupy/pretrained/red20_gray_denoise.npz) trained on further on plain Train400 at four
 # scales (../red20_gray_ms/prepare.py): same levels and patches, fresh Adam state, cosine from
-# 1e-4 to 5e-6 over 2,600 steps (what fits in about 1.7 h at 0.44 steps/s on a 2-core machine),
-# a new seed so the patches differ from step 5's.
+# 1e-4 to 5e-6, a new seed so the patches differ from step 5's. Started with --steps 2600 (what
+# fits in 1.7 h at step 5's 0.44 steps/s); this machine ran 0.28 to 0.31 steps/s, so resumed at
+# step 392 with 1400 to fit the time at hand (log.txt records the resume).
 # checkpoint.npz is not kept (see .gitignore). Re-run to resume. Needs the standard datasets
 # (DATASETS, default ../shared).
 set -euo pipefail
@@ -15,6 +16,6 @@ start="--init ../red20w64_gray_more/model.npz"
 [ -f checkpoint.npz ] && start="--resume"
 rednet train --data ../red20_gray_ms/data --val "$data/Set12" \
     --task denoise --levels 0:55 --val-level 25 --patch-size 50 --batch-size 16 \
-    --steps 2600 --lr 1e-4 --lr-min 5e-6 --schedule cosine --warmup 150 --seed 6 \
-    --val-every 1300 --ckpt-every 250 --log-every 100 --device cpu --quiet --out . $start \
+    --steps 1400 --lr 1e-4 --lr-min 5e-6 --schedule cosine --warmup 150 --seed 6 \
+    --val-every 1400 --ckpt-every 250 --log-every 100 --device cpu --quiet --out . $start \
     2>&1 | tee -a log.txt
