@@ -4,7 +4,12 @@
 # scales (../red20_gray_ms/prepare.py): same levels and patches, fresh Adam state, cosine from
 # 1e-4 to 5e-6, a new seed so the patches differ from step 5's. Started with --steps 2600 (what
 # fits in 1.7 h at step 5's 0.44 steps/s); this machine ran 0.28 to 0.31 steps/s, so resumed at
-# step 392 with 1400 to fit the time at hand (log.txt records the resume).
+# step 392 with 1400 to fit the time at hand (log.txt records the resume); 1,400 steps in 1.1 h.
+# Result: no gain. Set12 32.17 / 29.87 / 26.67 dB at sigma 15 / 25 / 50 (eval_set12), within
+# 0.01 dB of the start at every level (32.169 / 29.870 / 26.666 -> 32.174 / 29.872 / 26.666);
+# validation 29.85 dB before and after. The mean of the two models' weights (average.py,
+# eval_set12_soup) gives 32.177 / 29.875 / 26.669: within 0.01 dB too. Fine-tunes at this
+# learning rate have reached the floor of the start's basin; not shipped, BSD68 not run.
 # checkpoint.npz is not kept (see .gitignore). Re-run to resume. Needs the standard datasets
 # (DATASETS, default ../shared).
 set -euo pipefail
