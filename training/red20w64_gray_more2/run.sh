@@ -10,6 +10,9 @@
 # validation 29.85 dB before and after. The mean of the two models' weights (average.py,
 # eval_set12_soup) gives 32.177 / 29.875 / 26.669: within 0.01 dB too. Fine-tunes at this
 # learning rate have reached the floor of the start's basin; not shipped, BSD68 not run.
+# Means across branches that split at ../red20w64_gray do worse at sigma 25 (Set12, whole
+# images, same noise): this model, step 5's and ../red20w64_gray_p80's 29.864 dB; step 5's and
+# p80's 29.857; those three with ../red20w64_gray_tex and ../red20w64_gray_per 29.856.
 # checkpoint.npz is not kept (see .gitignore). Re-run to resume. Needs the standard datasets
 # (DATASETS, default ../shared).
 set -euo pipefail
