@@ -9,13 +9,19 @@ import sys
 
 import numpy as np
 
-from rednet_cupy.checkpoint import load_checkpoint, save_checkpoint
+from rednet_cupy.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from rednet_cupy.train import MODEL_KIND
 
 
 def main(out: str, paths: list[str]) -> None:
-    loaded = [load_checkpoint(p) for p in paths]
+    try:
+        loaded = [load_checkpoint(p) for p in paths]
+    except CheckpointError as e:
+        sys.exit(str(e))
     first, header = loaded[0]
-    for p, (arrays, h) in zip(paths[1:], loaded[1:], strict=True):
+    for p, (arrays, h) in zip(paths, loaded, strict=True):
+        if h.get("kind") != MODEL_KIND:
+            sys.exit(f"{p}: not a model file (kind {h.get('kind')!r}; export it: rednet export)")
         if h.get("model") != header.get("model") or arrays.keys() != first.keys():
             sys.exit(f"{p}: another architecture than {paths[0]}")
     mean = {k: np.mean([a[k] for a, _ in loaded], axis=0).astype(first[k].dtype) for k in first}
