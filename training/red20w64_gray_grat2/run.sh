@@ -3,6 +3,10 @@
 # plus synthetic woven texture, ../red20w64_gray_grat/prepare.py): Barbara was still rising
 # there (+0.47 dB at step 750, +0.66 at step 1,800) while the other Set12 images had lost
 # 0.01 to 0.09 dB. Fresh Adam state, a new seed, cosine from 6e-5 to 5e-6.
+# 1,000 steps in 35 min (0.47 steps/s). Result: no further gain. Set12 32.21 / 29.91 / 26.67 dB
+# (eval_set12) against the start's 32.20 / 29.91 / 26.68; Barbara +0.03 more (29.08 at
+# sigma 25), House and Starfish a little lower still. Validation 29.89 dB before and after.
+# checkpoint.npz (finished) is not kept (see .gitignore).
 # Re-run to resume. Needs the standard datasets (DATASETS, default ../shared).
 set -euo pipefail
 cd "$(dirname "$0")"
