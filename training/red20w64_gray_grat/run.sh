@@ -12,7 +12,8 @@
 # step 750), the other eleven images -0.09 to +0.06 (mostly -0.01 to -0.05, most at sigma 50).
 # Validation 29.82 dB at step 600, 29.89 at the end (start 29.85). The mean of this model's
 # and the start's weights (../red20w64_gray_more2/average.py, eval_set12_soup): 32.20 / 29.91 /
-# 26.69, Barbara halfway (28.77), the others back near the start.
+# 26.69, Barbara halfway (28.77), the others back near the start. BSD68 (eval_bsd68, sigma 25
+# and 50 only): 28.77 / 25.84 dB against the start's 28.79 / 25.87: natural images lose a little.
 # checkpoint.npz (finished) and soup.npz are not kept (see .gitignore).
 # Re-run to resume. Needs the standard datasets (DATASETS, default ../shared).
 set -euo pipefail
