@@ -26,6 +26,8 @@ def main(out: str, specs: list[str]) -> None:
     noisy = degrade_image(clean, "denoise", SIGMA, seed=SEED)
     panels = [("clean", clean), (f"noisy {psnr(clean, np.clip(noisy, 0, 1)):.2f} dB", noisy)]
     for spec in specs:
+        if "=" not in spec:
+            sys.exit(f"{spec}: expected LABEL=MODEL, e.g. shipped=model.npz")
         label, path = spec.split("=", 1)
         net, _ = load_model(path, device="cpu")
         den = np.clip(restore_gray(net, noisy), 0, 1)
