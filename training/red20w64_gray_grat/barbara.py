@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from rednet_cupy.data import degrade_image
+from rednet_cupy.imageio import atomic_write, read_image
 from rednet_cupy.infer import restore_gray
 from rednet_cupy.metrics import psnr
 from rednet_cupy.train import load_model
@@ -22,7 +23,7 @@ CROP = (slice(256, 512), slice(0, 256))  # rows, columns: the tablecloth and her
 
 def main(out: str, specs: list[str]) -> None:
     root = Path(os.environ.get("DATASETS", Path(__file__).resolve().parents[3] / "shared/datasets"))
-    clean = np.asarray(Image.open(root / "Set12/09.png").convert("L"), np.float32) / 255
+    clean = read_image(root / "Set12/09.png")  # gray, float32 in [0, 1]
     noisy = degrade_image(clean, "denoise", SIGMA, seed=SEED)
     panels = [("clean", clean), (f"noisy {psnr(clean, np.clip(noisy, 0, 1)):.2f} dB", noisy)]
     for spec in specs:
@@ -32,16 +33,15 @@ def main(out: str, specs: list[str]) -> None:
         net, _ = load_model(path, device="cpu")
         den = np.clip(restore_gray(net, noisy), 0, 1)
         panels.append((f"{label} {psnr(clean, den):.2f} dB", den))
-    h, w = 256, 256
+    h, w = (s.stop - s.start for s in CROP)
     sheet = Image.new("L", (w * len(panels), h + 20), 255)
     draw = ImageDraw.Draw(sheet)
     for i, (label, img) in enumerate(panels):
         crop = np.clip(img[CROP] * 255 + 0.5, 0, 255).astype(np.uint8)
         sheet.paste(Image.fromarray(crop), (i * w, 20))
         draw.text((i * w + 4, 4), label, fill=0)
-    tmp = Path(out).with_suffix(".tmp.png")
-    sheet.save(tmp)
-    tmp.replace(out)
+    with atomic_write(out) as f:
+        sheet.save(f, format="PNG")
     print(f"wrote {out}")
 
 

@@ -75,9 +75,10 @@ def main() -> None:
         shutil.copyfile(f, out / f.name)
     rng = np.random.default_rng(0)
     for i in range(count):
-        a = np.asarray(Image.open(files[rng.integers(len(files))]).convert("L")) / 255.0
-        while min(a.shape) < SIZE:
+        while True:  # the 0.7-scale images (126x126) are smaller than SIZE: draw again
             a = np.asarray(Image.open(files[rng.integers(len(files))]).convert("L")) / 255.0
+            if min(a.shape) >= SIZE:
+                break
         y = rng.integers(a.shape[0] - SIZE + 1)
         x = rng.integers(a.shape[1] - SIZE + 1)
         img = synthetic(rng, a[y : y + SIZE, x : x + SIZE])

@@ -12,6 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 data=${DATASETS:-../../../shared/datasets}
 [ -f ../red20w64_gray_grat/model.npz ] || bash ../red20w64_gray_grat/run.sh
+[ -d ../red20_gray_ms/data ] || python ../red20_gray_ms/prepare.py "$data"
+[ -d ../red20w64_gray_grat/data ] || python ../red20w64_gray_grat/prepare.py
 start="--init ../red20w64_gray_grat/model.npz"
 [ -f checkpoint.npz ] && start="--resume"
 rednet train --data ../red20w64_gray_grat/data --val "$data/Set12" \
