@@ -7,7 +7,8 @@
 # 29.938 / 26.719) against the start's 32.220 / 29.928 / 26.713: Barbara +0.07 to +0.09 dB,
 # the others within 0.04 dB. BM3D's published 29.97 / 26.72: 0.03 dB short at sigma 25, level
 # at sigma 50 to the two decimals BM3D is published with (26.719 here). BSD68 28.81 / 25.88 dB
-# at sigma 25 / 50 (eval_bsd68; 28.813 / 25.879) against the shipped model's 28.79 / 25.87.
+# at sigma 25 / 50 (eval_bsd68; 28.813 / 25.879) and 31.22 at sigma 15 (eval_bsd68_15; 31.221)
+# against the shipped model's 31.19 / 28.79 / 25.87.
 # model.npz is kept (2.7 MB); checkpoint.npz (finished) is not (see .gitignore).
 # Re-run to resume. Needs the standard datasets (DATASETS, default ../shared).
 set -euo pipefail
