@@ -4,7 +4,8 @@ four scales) plus the first COUNT synthetic woven textures of ../red20w64_gray_g
 fifth: 250 images of 79x79 positions for a 50x50 patch (1.6 million) against the 18.0
 million of the 1,600 others.
 
-Usage: python prepare.py [COUNT]   (needs ../red20w64_gray_grat/data: its prepare.py makes it)
+Usage: python prepare.py [COUNT]   (needs ../red20_gray_ms/data and ../red20w64_gray_grat/data:
+their prepare.py scripts make them)
 """
 
 import shutil
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 here = Path(__file__).resolve().parent
+plain_dir = here.parent / "red20_gray_ms" / "data"
 woven_dir, out = here.parent / "red20w64_gray_grat" / "data", here / "data"
 
 
@@ -22,7 +24,9 @@ def main() -> None:
     if missing:
         raise SystemExit(f"{woven_dir}: {len(missing)} woven images missing, e.g. {missing[0]} "
                          "(run ../red20w64_gray_grat/prepare.py first)")
-    plain = sorted(f for f in woven_dir.glob("*.png") if not f.name.startswith("woven_"))
+    plain = sorted(plain_dir.glob("*.png"))
+    if not plain:
+        raise SystemExit(f"{plain_dir}: no PNG images (run ../red20_gray_ms/prepare.py first)")
     out.mkdir(exist_ok=True)
     for f in plain + woven:
         shutil.copyfile(f, out / f.name)

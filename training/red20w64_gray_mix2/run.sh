@@ -15,7 +15,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 data=${DATASETS:-../../../shared/datasets}
 [ -f ../red20w64_gray_mix/model.npz ] || bash ../red20w64_gray_mix/run.sh
-[ -d ../red20w64_gray_mix/data ] || bash -c "cd ../red20w64_gray_mix && python prepare.py"
+[ -d ../red20_gray_ms/data ] || python ../red20_gray_ms/prepare.py "$data"
+[ -d ../red20w64_gray_grat/data ] || python ../red20w64_gray_grat/prepare.py
+[ -d ../red20w64_gray_mix/data ] || python ../red20w64_gray_mix/prepare.py
 start="--init ../red20w64_gray_mix/model.npz"
 [ -f checkpoint.npz ] && start="--resume"
 rednet train --data ../red20w64_gray_mix/data --val "$data/Set12" \
