@@ -12,9 +12,10 @@
 # `run` takes about BUDGET + 90 s (data, probe, export). Settings (environment, defaults
 # below): INIT start model, LR peak learning rate, LR_MIN, WARMUP, BATCH, SEED, LEVELS,
 # TESTS=0 to skip the tests,
-# PREP=training/<run> to train on the data that run's prepare.py writes to its data/
-# (e.g. training/red20w64_gray_per, periodic texture weighted), DEVICE (cpu to try the
-# script here with a small BUDGET). Everything it needs is in .gpu, so the GPU machine
+# PREP="training/<run> ..." to train on the data the last of those runs' prepare.py writes to
+# its data/, each run prepared in turn (default: the woven-texture mix of the shipped model's
+# last steps, "training/red20w64_gray_grat training/red20w64_gray_mix"; PREP= for plain
+# Train400 at four scales), DEVICE (cpu to try the script here with a small BUDGET). Everything it needs is in .gpu, so the GPU machine
 # needs no network access and no copy of the datasets.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -58,10 +59,10 @@ fi
 
 "$py" training/red20_gray_ms/prepare.py "$pack" > /dev/null || exit 1
 data=training/red20_gray_ms/data
-if [ -n "${PREP:-}" ]; then
-    "$py" "$PREP/prepare.py" > /dev/null || exit 1
-    data=$PREP/data
-fi
+for run in ${PREP-training/red20w64_gray_grat training/red20w64_gray_mix}; do
+    "$py" "$run/prepare.py" > /dev/null || exit 1
+    data=$run/data
+done
 note "data: $data ($(ls "$data" | wc -l) images), ready after $((SECONDS - t0)) s"
 
 # The whole test suite beside the training: on a GPU its cuda tests run too.
@@ -78,7 +79,7 @@ finish_tests() {  # wait for the tests, if they run, and note their outcome
 }
 
 common=(--data "$data" --val "$pack/Set12" --init "$pack/init.npz" --task denoise
-        --levels "${LEVELS:-0:55}" --val-level 25 --patch-size 50
+        --levels "${LEVELS:-5:55}" --val-level 25 --patch-size 50
         --batch-size "${BATCH:-16}" --lr "${LR:-2e-4}" --lr-min "${LR_MIN:-5e-6}"
         --schedule cosine --seed "${SEED:-5}" --device "$dev" --quiet)
 # Probe: 250 steps logged every 50; the rate between steps 100 and 200 leaves out the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The first run of the shipped gray denoiser (README: step 1 of 5): RED20 (skips every 2
+# The first run of the shipped gray denoiser (README: step 1 of 8): RED20 (skips every 2
 # layers), 48 feature maps, padding 1, residual; one blind model for sigma 0..55; Train400
 # patches, Set12 for validation. The run started with --steps 50000; it was resumed with --steps
 # 20000 at step 6767 and with --steps 18000 at step 7299, so that the cosine decay completed

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The shipped denoiser (../red20w64_gray_more, exported as
-# rednet_cupy/pretrained/red20_gray_denoise.npz) fine-tuned on Train400 at four scales plus
-# synthetic woven texture (prepare.py: striped and plaid gratings of period 2.5 to 8 px, bent
-# and shaded, laid over Train400 crops; about a fifth of the patches). Set12's gap to BM3D is
-# Barbara's cloth stripes, which Train400 hardly shows and the network can learn (fine-tuned
-# on Barbara itself, a diagnostic, it gains 1.1 dB there); Train400's own periodic windows
-# did not teach them (../red20w64_gray_per). Fresh Adam state, cosine from 1e-4 to 5e-6.
+# Step 6 of the shipped denoiser's recipe (README): step 5's model (../red20w64_gray_more,
+# then shipped as rednet_cupy/pretrained/red20_gray_denoise.npz) fine-tuned on Train400 at
+# four scales plus synthetic woven texture (prepare.py: striped and plaid gratings of period
+# 2.5 to 8 px, bent and shaded, laid over Train400 crops; about a fifth of the patches).
+# Set12's gap to BM3D is Barbara's cloth stripes, which Train400 hardly shows and the network
+# can learn (fine-tuned on Barbara itself, a diagnostic, it gains 1.1 dB there); Train400's own
+# periodic windows did not teach them (../red20w64_gray_per). Fresh Adam state, cosine from
+# 1e-4 to 5e-6.
 # 1,800 steps in 72 min (0.42 steps/s, 2-core Intel Xeon).
 # Result: Set12 32.20 / 29.91 / 26.68 dB at sigma 15 / 25 / 50 (eval_set12) against the
 # start's 32.17 / 29.87 / 26.67: Barbara +0.56 / +0.66 / +0.61 dB (29.05 at sigma 25; +0.47 by

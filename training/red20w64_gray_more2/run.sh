@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The shipped denoiser of step 5 (../red20w64_gray_more, exported as
+# The model of step 5 (../red20w64_gray_more, then shipped as
 # rednet_cupy/pretrained/red20_gray_denoise.npz) trained on further on plain Train400 at four
 # scales (../red20_gray_ms/prepare.py): same levels and patches, fresh Adam state, cosine from
 # 1e-4 to 5e-6, a new seed so the patches differ from step 5's. Started with --steps 2600 (what
