@@ -14,7 +14,7 @@
 # TESTS=0 to skip the tests,
 # PREP="training/<run> ..." to train on the data the last of those runs' prepare.py writes to
 # its data/, each run prepared in turn (default: the woven-texture mix of the shipped model's
-# last steps, "training/red20w64_gray_grat training/red20w64_gray_mix"; PREP= for plain
+# last step, "training/red20w64_gray_grat training/red20w64_gray_mix"; PREP= for plain
 # Train400 at four scales), DEVICE (cpu to try the script here with a small BUDGET). Everything it needs is in .gpu, so the GPU machine
 # needs no network access and no copy of the datasets.
 set -uo pipefail
@@ -79,7 +79,7 @@ finish_tests() {  # wait for the tests, if they run, and note their outcome
 }
 
 common=(--data "$data" --val "$pack/Set12" --init "$pack/init.npz" --task denoise
-        --levels "${LEVELS:-5:55}" --val-level 25 --patch-size 50
+        --levels "${LEVELS:-10:55}" --val-level 25 --patch-size 50
         --batch-size "${BATCH:-16}" --lr "${LR:-2e-4}" --lr-min "${LR_MIN:-5e-6}"
         --schedule cosine --seed "${SEED:-5}" --device "$dev" --quiet)
 # Probe: 250 steps logged every 50; the rate between steps 100 and 200 leaves out the

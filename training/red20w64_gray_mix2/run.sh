@@ -10,8 +10,8 @@
 # at sigma 50 to the two decimals BM3D is published with (26.719 here). BSD68 28.81 / 25.88 dB
 # at sigma 25 / 50 (eval_bsd68; 28.813 / 25.879) and 31.22 at sigma 15 (eval_bsd68_15; 31.221)
 # against step 5's model's (../red20w64_gray_more) 31.19 / 28.79 / 25.87.
-# Exported as rednet_cupy/pretrained/red20_gray_denoise.npz (model.npz, the same file, and the
-# finished checkpoint.npz are not kept: see .gitignore).
+# Shipped as rednet_cupy/pretrained/red20_gray_denoise.npz until step 9 (../red20w64_gray_mix3).
+# model.npz and the finished checkpoint.npz are not kept (see .gitignore).
 # Re-run to resume. Needs the standard datasets (DATASETS, default ../shared).
 set -euo pipefail
 cd "$(dirname "$0")"
