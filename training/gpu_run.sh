@@ -15,8 +15,9 @@
 # PREP="training/<run> ..." to train on the data the last of those runs' prepare.py writes to
 # its data/, each run prepared in turn (default: the woven-texture mix of the shipped model's
 # last step, "training/red20w64_gray_grat training/red20w64_gray_mix"; PREP= for plain
-# Train400 at four scales), DEVICE (cpu to try the script here with a small BUDGET). Everything it needs is in .gpu, so the GPU machine
-# needs no network access and no copy of the datasets.
+# Train400 at four scales), DEVICE (cpu to try the script here with a small BUDGET).
+# Everything it needs is in .gpu, so the GPU machine needs no network access and no copy of
+# the datasets.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 pack=.gpu
