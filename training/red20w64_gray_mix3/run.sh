@@ -11,8 +11,8 @@
 # sigma 25, 0.01 ahead at sigma 50. BSD68 31.23 / 28.82 / 25.89 (eval_bsd68; 31.228 / 28.821 /
 # 25.886) against the start's 31.221 / 28.813 / 25.879. Validation 29.90 dB at step 800,
 # 29.93 at the end (the start: 29.91).
-# Exported as rednet_cupy/pretrained/red20_gray_denoise.npz; model.npz (the same file) and the
-# finished checkpoint.npz are not kept (see .gitignore).
+# Shipped as rednet_cupy/pretrained/red20_gray_denoise.npz until step 10 (../red20w64_gray_mix4);
+# model.npz (then the same file) and the finished checkpoint.npz are not kept (see .gitignore).
 # Re-run to resume. Needs the standard datasets (DATASETS, default ../shared).
 set -euo pipefail
 cd "$(dirname "$0")"
