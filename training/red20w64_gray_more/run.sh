@@ -6,7 +6,7 @@
 # 1.7 h at 0.4 steps/s on a 2-core machine). Finished in 98.5 min: Set12 32.17 / 29.87 / 26.67
 # dB, BSD68 31.19 / 28.79 / 25.87 at sigma 15 / 25 / 50, above the width-48 model by 0.04 to
 # 0.11 dB on both sets; exported as rednet_cupy/pretrained/red20_gray_denoise.npz, which it
-# was until the woven-texture steps 6 to 9 (README) replaced it.
+# was until step 8 (../red20w64_gray_mix2) replaced it.
 # checkpoint.npz is not kept (see .gitignore). Re-run to resume. Needs the standard datasets
 # (DATASETS, default ../shared).
 set -euo pipefail
