@@ -3,6 +3,13 @@
 # further on the same data (Train400 at four scales plus 250 synthetic woven textures) and the
 # same noise levels, 10:55: one more cosine restart, a little below mix4's peak.
 # Fresh Adam state, seed 13, cosine from 4e-5 to 2e-6.
+# 2,400 steps in 86 min (0.45-0.49 steps/s), stopped and resumed once at step 1,310. No gain:
+# Set12 32.26 / 29.96 / 26.74 dB (eval_set12; 32.264 / 29.955 / 26.742) against the start's
+# 32.264 / 29.962 / 26.750; per image -0.05 to +0.05 dB (Cameraman, Airplane and Parrot up,
+# House, Monarch and Lena down, Barbara -0.02 / -0.005 / -0.01). Validation 29.92 dB at steps
+# 800 to 1,400 (the start's restart had 29.84 at 800), 29.93 to 29.94 from 1,600 to the end.
+# The mean of this model's and the start's weights (../red20w64_gray_more2/average.py): Set12
+# 29.961 dB at sigma 25 (only that level measured), below the start alone. BSD68 not measured.
 # Re-run to resume. Needs the standard datasets (DATASETS, default ../shared).
 set -euo pipefail
 cd "$(dirname "$0")"
