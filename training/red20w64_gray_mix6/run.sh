@@ -9,12 +9,16 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 data=${DATASETS:-../../../shared/datasets}
-[ -f ../red20w64_gray_mix4/model.npz ] || bash ../red20w64_gray_mix4/run.sh
 [ -d ../red20_gray_ms/data ] || python ../red20_gray_ms/prepare.py "$data"
 [ -d ../red20w64_gray_grat/data ] || python ../red20w64_gray_grat/prepare.py
 [ -d ../red20w64_gray_mix/data ] || python ../red20w64_gray_mix/prepare.py
-start="--init ../red20w64_gray_mix4/model.npz"
-[ -f checkpoint.npz ] && start="--resume"
+# The checkpoint is committed while the run is in progress, so a resume needs no start model.
+if [ -f checkpoint.npz ]; then
+    start="--resume"
+else
+    [ -f ../red20w64_gray_mix4/model.npz ] || bash ../red20w64_gray_mix4/run.sh
+    start="--init ../red20w64_gray_mix4/model.npz"
+fi
 rednet train --data ../red20w64_gray_mix/data --val "$data/Set12" \
     --task denoise --levels 10:55 --val-level 25 --patch-size 50 --batch-size 16 \
     --steps 4800 --lr 8e-5 --lr-min 1e-6 --schedule cosine --warmup 100 --seed 14 \
