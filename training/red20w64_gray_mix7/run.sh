@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # ../red20w64_gray_mix6's model (Set12 29.970 dB at sigma 25, 0.0005 dB short of BM3D's
 # published 29.97) trained on further on the same data (Train400 at four scales plus 250
-# synthetic woven textures) and noise levels, 10:55, in one more long cosine cycle: each long
-# cycle so far has added about 0.01 dB, the network having seen fewer than a million patches.
+# synthetic woven textures) and noise levels, 10:55, in one more long cosine cycle: the cycles
+# of steps 9 and 10 and of mix6 added about 0.01 dB each (mix5's none), and the network has seen
+# fewer than a million 50x50 patches in all, far fewer than DnCNN's recipe.
 # Fresh Adam state, seed 15, cosine from 8e-5 to 1e-6, 3,600 steps.
 # Re-run to resume. Needs the standard datasets (DATASETS, default ../shared).
 set -euo pipefail
