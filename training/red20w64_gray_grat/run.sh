@@ -16,8 +16,9 @@
 # 26.69, Barbara halfway (28.77), the others back near the start. BSD68 (eval_bsd68, sigma 25
 # and 50 only): 28.77 / 25.84 dB against the start's 28.79 / 25.87: natural images lose a little.
 # checkpoint.npz (finished) and soup.npz are not kept (see .gitignore). barbara.png (README):
-# python barbara.py barbara.png "step 5=../red20w64_gray_more/model.npz" "step 6=model.npz" \
-#     "shipped=../../rednet_cupy/pretrained/red20_gray_denoise.npz"
+# python barbara.py barbara.png "step 5=../red20w64_gray_more/model.npz" \
+#     "step 10=../red20w64_gray_mix4/model.npz" \
+#     "shipped (step 12)=../../rednet_cupy/pretrained/red20_gray_denoise.npz"
 # Re-run to resume. Needs the standard datasets (DATASETS, default ../shared).
 set -euo pipefail
 cd "$(dirname "$0")"

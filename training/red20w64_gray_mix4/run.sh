@@ -11,8 +11,8 @@
 # restart's higher rate costs a little at first), 29.89 at 1,600, 29.94 at the end (start 29.93).
 # The mean of this model's and the start's weights (../red20w64_gray_more2/average.py): Set12
 # 29.957 dB at sigma 25 (only that level measured), below this model alone.
-# Exported as rednet_cupy/pretrained/red20_gray_denoise.npz; model.npz (the same file) and the
-# finished checkpoint.npz are not kept (see .gitignore).
+# Shipped as rednet_cupy/pretrained/red20_gray_denoise.npz until step 12 (../red20w64_gray_mix7);
+# model.npz (then the same file) and the finished checkpoint.npz are not kept (see .gitignore).
 # Re-run to resume. Needs the standard datasets (DATASETS, default ../shared).
 set -euo pipefail
 cd "$(dirname "$0")"
