@@ -185,7 +185,8 @@ def _restore_file(args: argparse.Namespace, task: str) -> int:
     if task == "sr":
         img = bicubic_upscale(img, args.scale)
     t = time.perf_counter()
-    out = restore(net, img, task=task, tile=args.tile, ensemble=args.ensemble)
+    out = restore(net, img, task=task, tile=args.tile, ensemble=args.ensemble,
+                  progress=not args.quiet)
     write_image(args.output, np.clip(out, 0, 1))
     h, w = img.shape[:2]
     print(f"{args.input} -> {args.output} ({w}x{h}, {time.perf_counter() - t:.1f} s on "
@@ -213,10 +214,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         images = [(f"builtin{i}", im) for i, im in enumerate(builtin_split()[1])]
     levels = [float(x) for x in args.levels.split(",")]
     scores, examples = evaluate({"RED-Net": net}, images, args.task, levels,
-                                baselines=not args.no_baselines, ensemble=args.ensemble)
+                                baselines=not args.no_baselines, ensemble=args.ensemble,
+                                eight_bit=args.eight_bit, bm3d=args.bm3d)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    md = table(scores, args.task, title=f"{args.data or 'built-in images'}, {args.task}")
+    protocol = ", 8-bit input" if args.eight_bit and args.task == "denoise" else ""
+    md = table(scores, args.task,
+               title=f"{args.data or 'built-in images'}, {args.task}{protocol}")
     print(md)
     with atomic_write(out / "results.md") as f:
         f.write((md + "\n").encode())
@@ -274,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tile", type=int, default=256, help="tile size; memory stays bounded")
     p.add_argument("--ensemble", action="store_true",
                    help="average the 8 flips/rotations (slightly better, 8x slower)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     _device_arg(p)
     p.set_defaults(func=cmd_denoise)
 
@@ -284,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None, help="super-resolution model (rednet train --task sr)")
     p.add_argument("--tile", type=int, default=256, help="tile size")
     p.add_argument("--ensemble", action="store_true", help="average the 8 flips/rotations")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     _device_arg(p)
     p.set_defaults(func=cmd_upscale)
 
@@ -295,6 +301,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="rednet-eval", help="folder for results.md and grid.png")
     p.add_argument("--no-baselines", action="store_true", help="skip NLM/wavelet/TV")
     p.add_argument("--ensemble", action="store_true", help="average the 8 flips/rotations")
+    p.add_argument("--8bit", dest="eight_bit", action="store_true",
+                   help="denoising on 8-bit noisy inputs (rounded and clipped, as a saved "
+                        "photo), not the papers' float inputs")
+    p.add_argument("--bm3d", action="store_true",
+                   help="add BM3D to the baselines (needs `pip install bm3d`)")
     _device_arg(p)
     p.set_defaults(func=cmd_eval)
 
@@ -314,6 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--task", choices=["denoise", "sr"])
     g.add_argument("--levels", help="noise sigmas '15,25,50' or range '0:55'; SR scales '2,3,4'")
     g.add_argument("--val-level", type=float, help="sigma or scale for validation (default 25)")
+    g.add_argument("--quantize", type=float, metavar="SHARE",
+                   help="share of noisy inputs rounded and clipped to 8 bits, as in a saved "
+                        "file (default 0)")
+    g.add_argument("--val-8bit", action="store_const", const=True,
+                   help="validate on 8-bit noisy inputs (rounded and clipped)")
     g.add_argument("--patch-size", type=int, help="default 50 (the paper's)")
     g.add_argument("--batch-size", type=int, help="default 16")
     g = p.add_argument_group("optimisation")

@@ -362,23 +362,45 @@ def modcrop(img: np.ndarray, scale: int) -> np.ndarray:
 TASKS = ("denoise", "sr")
 
 
+def quantize_8bit(x: np.ndarray) -> np.ndarray:
+    """What saving as an 8-bit file does to an image in [0, 1]: round to the nearest of the
+    256 levels and clip to 0..255. Noise is then no longer zero-mean near black and white
+    (it is one-sided there), which a denoiser trained on float input has never seen."""
+    return (np.clip(np.round(np.asarray(x, dtype=np.float32) * 255), 0, 255) / 255).astype(
+        np.float32)
+
+
 def make_batch(
-    sampler: PatchSampler, task: str, levels: Levels, rng: np.random.Generator
+    sampler: PatchSampler, task: str, levels: Levels, rng: np.random.Generator,
+    quantize: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(inputs, targets), both (B, 1, P, P) float32: targets are clean patches, inputs the
-    degraded ones (task 'denoise': sigmas in levels; 'sr': scales in levels)."""
+    degraded ones (task 'denoise': sigmas in levels; 'sr': scales in levels).
+
+    quantize: the share of inputs rounded and clipped to 8 bits (`quantize_8bit`), each
+    sample drawn independently, so that one model serves float input and 8-bit files. At 0
+    nothing is drawn, and batches are those of a run without the option.
+    """
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r} (choose from {TASKS})")
+    if not 0.0 <= quantize <= 1.0:
+        raise ValueError(f"quantize must be a share in [0, 1], got {quantize}")
     clean = sampler.next()
     degrade = add_noise if task == "denoise" else bicubic_degrade
     inputs, _ = degrade(clean, levels, rng)
+    if quantize > 0:
+        pick = rng.random(inputs.shape[0]) < quantize
+        inputs[pick] = quantize_8bit(inputs[pick])
     return inputs, clean
 
 
-def degrade_image(img: np.ndarray, task: str, level: float, seed: int = 0) -> np.ndarray:
+def degrade_image(img: np.ndarray, task: str, level: float, seed: int = 0,
+                  eight_bit: bool = False) -> np.ndarray:
     """Degrade a whole test image (H, W) or (H, W, C), deterministically given `seed`.
 
-    'denoise': img + level/255 * N(0, 1) noise, unclipped, from default_rng(seed).
+    'denoise': img + level/255 * N(0, 1) noise, unclipped, from default_rng(seed); with
+    eight_bit=True then rounded and clipped to 8 bits (`quantize_8bit`), as a noisy photo
+    saved to a PNG file is.
     'sr': bicubic down by `level` and back up (seed unused). Published numbers used MATLAB's
     generators, so the noise itself differs from theirs; averages over a test set still
     agree closely, since they depend on the noise level and not on the particular draw.
@@ -386,7 +408,8 @@ def degrade_image(img: np.ndarray, task: str, level: float, seed: int = 0) -> np
     img = np.asarray(img, dtype=np.float32)
     if task == "denoise":
         rng = np.random.default_rng(seed)
-        return img + np.float32(level / 255.0) * rng.standard_normal(img.shape, dtype=np.float32)
+        noisy = img + np.float32(level / 255.0) * rng.standard_normal(img.shape, dtype=np.float32)
+        return quantize_8bit(noisy) if eight_bit else noisy
     if task == "sr":
         return bicubic_down_up(img, float(level))
     raise ValueError(f"unknown task {task!r} (choose from {TASKS})")

@@ -4,6 +4,9 @@ set of images, a Markdown table of averages, every score as CSV, and a side-by-s
 Protocols (as the papers whose tables we compare with):
 - denoising: gray images, Gaussian noise of sigma/255 (seeded per image), unclipped input;
   outputs clipped to [0, 1]; PSNR/SSIM on the whole image.
+- denoising, 8-bit (what a user's noisy photo is): the noisy input of the i-th image (sorted
+  folder) drawn from default_rng(1000 + i), then rounded and clipped to 0..255 as saving it
+  to a PNG file does; the rest as above.
 - super-resolution: the Y channel (colour images converted), cropped to a multiple of the
   scale, bicubic down and up; PSNR/SSIM on Y with `scale` pixels shaved off each border.
 """
@@ -22,7 +25,7 @@ import numpy as np
 from rednet_cupy.data import degrade_image, modcrop
 from rednet_cupy.imageio import to_gray
 from rednet_cupy.infer import restore_gray
-from rednet_cupy.metrics import BASELINES, psnr, shave, ssim, y_channel
+from rednet_cupy.metrics import BASELINES, baseline_bm3d, psnr, shave, ssim, y_channel
 from rednet_cupy.model import RedNet
 
 
@@ -44,8 +47,12 @@ def _prepare(img: np.ndarray, task: str, level: float) -> np.ndarray:
 
 def evaluate(models: dict[str, RedNet], images: list[tuple[str, np.ndarray]], task: str,
              levels: list[float], baselines: bool = True, ensemble: bool = False,
-             keep: int = 3, progress: bool = True) -> tuple[list[Score], list]:
+             keep: int = 3, progress: bool = True, eight_bit: bool = False,
+             bm3d: bool = False) -> tuple[list[Score], list]:
     """Score every model and baseline on every image and level.
+
+    eight_bit: the 8-bit denoising protocol (see the module's docstring). bm3d: add BM3D to
+    the baselines (needs the `bm3d` package).
 
     Returns (scores, examples): examples holds, for the first `keep` images at each level,
     (name, level, [(method, image), ...]) for the grid.
@@ -56,6 +63,8 @@ def evaluate(models: dict[str, RedNet], images: list[tuple[str, np.ndarray]], ta
     methods["noisy input" if task == "denoise" else "bicubic"] = lambda d, s: d
     if baselines and task == "denoise":
         methods.update({f"{k} (scikit-image)": f for k, f in BASELINES.items()})
+    if bm3d and task == "denoise":
+        methods["BM3D"] = baseline_bm3d
     for name, net in models.items():
         methods[name] = lambda d, s, net=net: restore_gray(net, d, ensemble=ensemble)
 
@@ -65,7 +74,11 @@ def evaluate(models: dict[str, RedNet], images: list[tuple[str, np.ndarray]], ta
     for i, (lvl, name, img) in enumerate(tqdm(jobs, desc="evaluating", unit="image",
                                                disable=not progress)):
         clean = _prepare(img, task, lvl)
-        degraded = degrade_image(clean, task, lvl, seed=i % len(images))
+        if eight_bit and task == "denoise":
+            degraded = degrade_image(clean, task, lvl, seed=1000 + i % len(images),
+                                     eight_bit=True)
+        else:
+            degraded = degrade_image(clean, task, lvl, seed=i % len(images))
         border = int(lvl) if task == "sr" else 0
         shown = [("clean", clean)]
         for method, f in methods.items():

@@ -26,10 +26,19 @@ def reach(net: RedNet) -> int:
     return net.cfg.depth
 
 
+def tile_count(shape_hw: tuple[int, int], tile: int, overlap: int) -> int:
+    """How many tiles `_tiled` runs on an image of this size (for a progress bar)."""
+    h, w = shape_hw
+    if h <= tile and w <= tile:
+        return 1
+    step = tile - overlap
+    return len(range(0, max(h - overlap, 1), step)) * len(range(0, max(w - overlap, 1), step))
+
+
 def restore_gray(net: RedNet, img: np.ndarray, tile: int = 256, overlap: int | None = None,
-                 ensemble: bool = False) -> np.ndarray:
+                 ensemble: bool = False, bar=None) -> np.ndarray:
     """Restore one (H, W) image in [0, 1] scale; returns float32 (H, W), not clipped.
-    `overlap` defaults to 2 * reach(net)."""
+    `overlap` defaults to 2 * reach(net). `bar`: a tqdm bar advanced by one per tile."""
     img = np.asarray(img, dtype=np.float32)
     if overlap is None:
         overlap = 2 * reach(net)
@@ -41,21 +50,25 @@ def restore_gray(net: RedNet, img: np.ndarray, tile: int = 256, overlap: int | N
         raise ValueError(f"image of {img.shape[0]}x{img.shape[1]} pixels is smaller than the "
                          f"{net.min_size()}x{net.min_size()} this network needs")
     if not ensemble:
-        return _tiled(net, img, tile, overlap)
+        return _tiled(net, img, tile, overlap, bar)
     # The paper's self-ensemble: restore the 8 flips/rotations, undo each, average. Summed
     # in float64 (a float32 running sum rounds at 3x, 5x, 7x), so that 8 equal outputs
     # average to exactly that output, as for an equivariant network; one buffer is kept
     # instead of 8 copies of the image.
     acc = np.zeros(img.shape, np.float64)
     for k in range(8):
-        acc += undo_dihedral(_tiled(net, np.ascontiguousarray(dihedral(img, k)), tile, overlap), k)
+        acc += undo_dihedral(_tiled(net, np.ascontiguousarray(dihedral(img, k)), tile, overlap,
+                                    bar), k)
     return (acc / 8).astype(np.float32)
 
 
-def _tiled(net: RedNet, img: np.ndarray, tile: int, overlap: int) -> np.ndarray:
+def _tiled(net: RedNet, img: np.ndarray, tile: int, overlap: int, bar=None) -> np.ndarray:
     h, w = img.shape
     if h <= tile and w <= tile:
-        return _run(net, img[None, None])[0, 0]
+        out = _run(net, img[None, None])[0, 0]
+        if bar is not None:
+            bar.update(1)
+        return out
     out = np.empty_like(img)
     step = tile - overlap
     half = overlap // 2
@@ -70,6 +83,8 @@ def _tiled(net: RedNet, img: np.ndarray, tile: int, overlap: int) -> np.ndarray:
             ky1 = y1 if y1 == h else y1 - half
             kx1 = x1 if x1 == w else x1 - half
             out[ky0:ky1, kx0:kx1] = res[ky0 - ys:ky1 - ys, kx0 - xs:kx1 - xs]
+            if bar is not None:
+                bar.update(1)
     return out
 
 
@@ -87,20 +102,31 @@ def bicubic_upscale(img: np.ndarray, scale: float) -> np.ndarray:
     return np.stack([_resize(img[..., c], size) for c in range(img.shape[2])], axis=-1)
 
 
-def restore(net: RedNet, img: np.ndarray, task: str = "denoise", **kw) -> np.ndarray:
+def restore(net: RedNet, img: np.ndarray, task: str = "denoise", progress: bool = False,
+            **kw) -> np.ndarray:
     """Restore a gray (H, W) or colour (H, W, 3) image with a one-channel model.
 
     Colour denoising runs the model on R, G and B separately (Gaussian noise is independent
     per channel). Colour super-resolution runs it on the luminance Y only and upsamples
     Cb and Cr bicubically, the standard protocol (the eye resolves detail in Y).
+    progress=True shows a bar over the tiles (with rate and ETA) when there is more than one.
     """
+    from tqdm.auto import tqdm
+
     img = np.asarray(img, dtype=np.float32)
-    if img.ndim == 2:
-        return restore_gray(net, img, **kw)
-    if img.ndim != 3 or img.shape[2] != 3:
+    if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] != 3):
         raise ValueError(f"restore: expected (H, W) or (H, W, 3), got shape {img.shape}")
-    if task == "denoise":
-        return np.stack([restore_gray(net, img[..., c], **kw) for c in range(3)], axis=-1)
-    ycc = rgb_to_ycbcr(img)
-    ycc[..., 0] = restore_gray(net, ycc[..., 0], **kw)
-    return ycbcr_to_rgb(ycc)
+    planes = 3 if img.ndim == 3 and task == "denoise" else 1
+    tile = kw.get("tile", 256)
+    overlap = kw.get("overlap") or 2 * reach(net)
+    total = planes * (8 if kw.get("ensemble") else 1) * tile_count(img.shape[:2], tile, overlap)
+    with tqdm(total=total, desc=task, unit="tile", disable=not progress or total == 1,
+              leave=False) as bar:
+        if img.ndim == 2:
+            return restore_gray(net, img, bar=bar, **kw)
+        if task == "denoise":
+            return np.stack([restore_gray(net, img[..., c], bar=bar, **kw) for c in range(3)],
+                            axis=-1)
+        ycc = rgb_to_ycbcr(img)
+        ycc[..., 0] = restore_gray(net, ycc[..., 0], bar=bar, **kw)
+        return ycbcr_to_rgb(ycc)

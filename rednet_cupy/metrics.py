@@ -4,7 +4,8 @@ PSNR and SSIM follow the conventions of the papers whose tables we compare with:
 (or the Y channel of YCbCr for colour super-resolution), data range 1 for [0, 1] images,
 SSIM with Wang et al.'s Gaussian window. Baselines are scikit-image denoisers, tuned once on
 Set12 (sigma 15/25/50) and fixed here, so that "better than NLM" means the same thing in every
-run. BM3D is not run (its licence forbids redistribution): its published averages are quoted.
+run. BM3D is not shipped (its licence forbids redistribution): its published averages are
+quoted, and `baseline_bm3d` runs it where the user has installed the `bm3d` package.
 """
 
 from __future__ import annotations
@@ -105,6 +106,19 @@ def baseline_tv(noisy: np.ndarray, sigma: float) -> np.ndarray:
     return out.astype(np.float32)
 
 
+def baseline_bm3d(noisy: np.ndarray, sigma: float) -> np.ndarray:
+    """BM3D (Dabov et al. 2007) with the known sigma, through the `bm3d` package of its
+    authors (not a dependency: `pip install bm3d`; its licence allows research use only).
+    Needed to compare on inputs that are not the papers' (8-bit files), where the published
+    averages do not apply."""
+    try:
+        import bm3d
+    except ImportError:
+        raise RuntimeError("the BM3D baseline needs the `bm3d` package: pip install bm3d "
+                           "(research use only; not installed with rednet-cupy)") from None
+    return np.asarray(bm3d.bm3d(noisy, sigma_psd=sigma / 255.0), dtype=np.float32)
+
+
 #: Denoising baselines: name -> f(noisy, sigma on the 0..255 scale) -> denoised.
 BASELINES: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
     "nlm": baseline_nlm,
@@ -181,3 +195,84 @@ PUBLISHED_SR: dict[str, dict[str, dict[int, float]]] = {
         "RED30-one": {2: 31.96, 3: 28.88, 4: 27.35},
     },
 }
+
+
+# ----------------------------------------------------------------------------- SR protocol
+# The super-resolution papers' MATLAB evaluation (SRCNN, VDSR, RED-Net): everything on the
+# luma Y of rgb2ycbcr on the 0..255 scale, `scale` pixels shaved from every border, PSNR with
+# peak 255 and SSIM as Wang et al.'s ssim_index.m. The functions above work on [0, 1] images
+# and are kept as they are. benchmarks/sr_bicubic_table.py reproduces the published bicubic
+# rows (all nine PSNRs within 0.01 dB) with: HR Y = rgb2ycbcr on the uint8 image, so rounded
+# to 8 bits (gray files taken as Y directly); modcrop; LR and SR by rednet_cupy.imresize in
+# float64 with no rounding of LR; SR rounded to uint8 before measuring. Leaving SR unrounded
+# reads up to 0.017 dB high (Set5 x2); replicating a gray image to RGB before rgb2ycbcr
+# compresses it to [16, 235] and reads about 1.3 dB high on that image.
+_Y_WEIGHTS = np.array([65.481, 128.553, 24.966])
+
+
+def rgb_to_y(img: np.ndarray) -> np.ndarray:
+    """MATLAB rgb2ycbcr's luma on the 0..255 scale: Y = 16 + 65.481 R + 128.553 G + 24.966 B
+    with R, G, B in [0, 1]; an (H, W, 3) array in, float64 (H, W) out.
+
+    uint8 input is read as value / 255 and, as rgb2ycbcr returns uint8 for uint8 input, the
+    result is rounded (half away from zero) to whole grey levels, which is the HR reference the
+    SR papers measure against. Float input must be in [0, 1] and its Y is not rounded.
+    """
+    a = np.asarray(img)
+    if a.ndim != 3 or a.shape[2] != 3:
+        raise ValueError(f"rgb_to_y: expected an (H, W, 3) RGB image, got shape {a.shape}")
+    rgb = a.astype(np.float64) / 255.0 if a.dtype == np.uint8 else a.astype(np.float64)
+    y = 16.0 + rgb @ _Y_WEIGHTS
+    return np.floor(y + 0.5) if a.dtype == np.uint8 else y  # Y >= 16 > 0: floor(y+.5) rounds
+
+
+def _shaved_pair(
+    ref_y: np.ndarray, out_y: np.ndarray, scale: int, name: str
+) -> tuple[np.ndarray, np.ndarray]:
+    ref, out = _pair(ref_y, out_y, name)
+    if ref.ndim != 2:
+        raise ValueError(f"{name}: expected 2-D Y images, got shape {ref.shape}")
+    return shave(ref, scale), shave(out, scale)
+
+
+def sr_psnr(ref_y: np.ndarray, out_y: np.ndarray, scale: int) -> float:
+    """PSNR in dB of two Y images on the 0..255 scale (peak 255), `scale` pixels shaved
+    from every border first, as the SR papers' compute_psnr. No rounding or clipping here:
+    callers convert the SR image to 8 bits first when their protocol does (the published
+    tables do)."""
+    ref, out = _shaved_pair(ref_y, out_y, scale, "sr_psnr")
+    return psnr(ref, out, data_range=255.0)
+
+
+def _gaussian_window(size: int = 11, sigma: float = 1.5) -> np.ndarray:
+    # fspecial('gaussian', size, sigma) is the outer product of this normalised 1-D window.
+    r = np.arange(size, dtype=np.float64) - (size - 1) / 2.0
+    g = np.exp(-(r * r) / (2.0 * sigma * sigma))
+    return g / g.sum()
+
+
+def _filter_valid(img: np.ndarray, g: np.ndarray) -> np.ndarray:
+    # filter2(g' * g, img, 'valid') computed separably: columns, then rows.
+    n = g.size
+    h, w = img.shape
+    cols = sum(g[k] * img[k : h - n + 1 + k, :] for k in range(n))
+    return sum(g[k] * cols[:, k : w - n + 1 + k] for k in range(n))
+
+
+def sr_ssim(ref_y: np.ndarray, out_y: np.ndarray, scale: int) -> float:
+    """SSIM of two Y images on the 0..255 scale, `scale` pixels shaved from every border, as
+    Wang et al.'s ssim_index.m (2003): 11x11 Gaussian window of sigma 1.5, K1 = 0.01,
+    K2 = 0.03, L = 255, 'valid' filtering (no padding) and the mean of the SSIM map.
+    No downsampling (the 2009 ssim.m's automatic one is not applied)."""
+    ref, out = _shaved_pair(ref_y, out_y, scale, "sr_ssim")
+    if min(ref.shape) < 11:
+        raise ValueError(f"sr_ssim: image of {ref.shape} after shaving is smaller than 11x11")
+    g = _gaussian_window()
+    c1, c2 = (0.01 * 255.0) ** 2, (0.03 * 255.0) ** 2
+    mu1, mu2 = _filter_valid(ref, g), _filter_valid(out, g)
+    mu1_sq, mu2_sq, mu12 = mu1 * mu1, mu2 * mu2, mu1 * mu2
+    s1 = _filter_valid(ref * ref, g) - mu1_sq
+    s2 = _filter_valid(out * out, g) - mu2_sq
+    s12 = _filter_valid(ref * out, g) - mu12
+    ssim_map = ((2 * mu12 + c1) * (2 * s12 + c2)) / ((mu1_sq + mu2_sq + c1) * (s1 + s2 + c2))
+    return float(ssim_map.mean())

@@ -55,6 +55,8 @@ class TrainConfig:
     ckpt_every: int = 500
     log_every: int = 10
     init: str | None = None  # model or checkpoint whose weights the run starts from
+    quantize: float = 0.0  # share of training inputs rounded and clipped to 8 bits
+    val_8bit: bool = False  # validate on 8-bit noisy inputs (rounded, clipped) instead of float
 
     def __post_init__(self) -> None:
         if self.task not in ("denoise", "sr"):
@@ -69,6 +71,8 @@ class TrainConfig:
         if not (self.lr > 0 and self.lr_min >= 0):
             raise ValueError(f"need lr > 0 and lr_min >= 0, got lr {self.lr}, "
                              f"lr_min {self.lr_min}")
+        if not 0.0 <= self.quantize <= 1.0:
+            raise ValueError(f"quantize must be a share in [0, 1], got {self.quantize}")
         parse_levels(self.levels)
         if self.val_level is None:
             self.val_level = default_val_level(self.task, self.levels)
@@ -136,7 +140,8 @@ class Trainer:
     def train_step(self) -> tuple[float, float]:
         """One Adam step on a fresh batch; returns (loss, PSNR of the outputs in dB)."""
         F, net, c = self.F, self.net, self.cfg
-        inputs, targets = make_batch(self.sampler, c.task, c.levels, self.rng)
+        inputs, targets = make_batch(self.sampler, c.task, c.levels, self.rng,
+                                     c.quantize)
         x, y = F.asarray(inputs), F.asarray(targets)
         pred = net.forward(x)
         loss = F.mse_loss_forward(pred, y)
@@ -169,7 +174,8 @@ class Trainer:
         c = self.cfg
         scores, inputs = [], []
         for i, img in enumerate(self.val_images):
-            degraded = degrade_image(img, c.task, c.val_level, seed=1000 + i)
+            degraded = degrade_image(img, c.task, c.val_level, seed=1000 + i,
+                                     eight_bit=c.val_8bit)
             out = restore_gray(self.net, degraded)
             scores.append(psnr(img, np.clip(out, 0, 1)))
             inputs.append(psnr(img, np.clip(degraded, 0, 1)))
@@ -242,7 +248,7 @@ class Trainer:
 # What may change on resume: the length of the run (changing `steps` changes the cosine
 # schedule from then on) and the intervals. Everything else shapes the batches and the
 # updates and must match the checkpoint.
-RESUME_FREE = ("steps", "val_every", "ckpt_every", "log_every", "val_level")
+RESUME_FREE = ("steps", "val_every", "ckpt_every", "log_every", "val_level", "val_8bit")
 
 
 def _resume_keys(train: dict[str, Any]) -> dict[str, Any]:

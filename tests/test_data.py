@@ -258,3 +258,42 @@ def test_degrade_image_deterministic():
     assert abs((a - img).std() - 25 / 255) < 0.005
     sr = data.degrade_image(img, "sr", 3)
     assert sr.shape == img.shape and not np.array_equal(sr, img)
+
+
+def test_quantize_8bit_rounds_and_clips_like_a_saved_file():
+    x = np.array([-0.3, 0.0, 0.5 / 255, 0.49 / 255, 1.2 / 255, 0.5, 1.0, 1.7], np.float32)
+    q = data.quantize_8bit(x)
+    # Through an 8-bit PNG and back: the same numbers.
+    via_png = np.asarray(Image.fromarray(np.clip(np.round(x * 255), 0, 255).astype(np.uint8)
+                                         [None]))[0] / 255
+    np.testing.assert_array_equal(q, via_png.astype(np.float32))
+    assert q.dtype == np.float32 and q.min() == 0 and q.max() == 1
+    assert q[3] == 0 and q[4] == 1 / np.float32(255)
+
+
+def test_make_batch_quantizes_the_requested_share():
+    s = PatchSampler([texture()], 8, 400, seed=0)
+    inputs, _ = data.make_batch(s, "denoise", [50], np.random.default_rng(0), quantize=0.3)
+    on_grid = np.array([np.array_equal(a, data.quantize_8bit(a)) for a in inputs])
+    assert 0.2 < on_grid.mean() < 0.4  # 400 draws: the share within a few sigma
+    q = inputs[on_grid]
+    assert q.min() == 0 and q.max() <= 1  # clipped at black (texture() reaches near 0)
+    assert (inputs[~on_grid] < 0).any()  # the float share still has its negative noise
+    with pytest.raises(ValueError, match="quantize must be a share"):
+        data.make_batch(s, "denoise", [50], np.random.default_rng(0), quantize=1.5)
+
+
+def test_make_batch_without_quantize_draws_as_before():
+    a, _ = data.make_batch(PatchSampler([texture()], 8, 4, seed=3), "denoise", [25],
+                           np.random.default_rng(5))
+    b, _ = data.make_batch(PatchSampler([texture()], 8, 4, seed=3), "denoise", [25],
+                           np.random.default_rng(5), quantize=0.0)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_degrade_image_eight_bit_is_the_float_input_quantized():
+    img = texture()
+    f = data.degrade_image(img, "denoise", 50, seed=4)
+    q = data.degrade_image(img, "denoise", 50, seed=4, eight_bit=True)
+    np.testing.assert_array_equal(q, data.quantize_8bit(f))
+    assert f.min() < 0 and q.min() == 0

@@ -150,3 +150,30 @@ def test_super_resolution_protocol():
     assert shapes == {("gray", 2.0): (36, 52), ("rgb", 2.0): (36, 52),
                       ("gray", 3.0): (36, 51), ("rgb", 3.0): (36, 51)}
     assert "| bicubic |" in table(scores, "sr") and "scale 3" in table(scores, "sr")
+
+
+def test_eight_bit_protocol_rounds_clips_and_seeds_from_1000():
+    """8-bit inputs: every noisy value on the 256-level grid, clipped at 0 and 1, and the
+    noise of image i drawn from default_rng(1000 + i), as the documented protocol says."""
+    from rednet_cupy.data import degrade_image, quantize_8bit
+
+    dark = [("dark", (0.05 + 0.0 * mid_gray(40, 44, 3)).astype(np.float32))]
+    scores, examples = evaluate({"identity": identity()}, dark, "denoise", [50.0],
+                                baselines=False, keep=1, progress=False, eight_bit=True)
+    shown = dict(examples[0][2][1:2])  # the noisy input as the grid shows it
+    noisy = next(iter(shown.values()))
+    np.testing.assert_array_equal(noisy, quantize_8bit(noisy))
+    expect = degrade_image(dark[0][1], "denoise", 50.0, seed=1000, eight_bit=True)
+    np.testing.assert_array_equal(noisy, expect)
+    assert (noisy == 0).mean() > 0.1  # one-sided noise near black: clipped often
+    f, _ = evaluate({}, dark, "denoise", [50.0], baselines=False, progress=False)
+    assert by(scores, method="noisy input")[0].psnr != f[0].psnr
+
+
+def test_bm3d_baseline_runs_where_installed():
+    pytest.importorskip("bm3d")
+    img = [("flat", mid_gray(48, 48, 0))]
+    scores, _ = evaluate({}, img, "denoise", [25.0], baselines=False, progress=False,
+                         bm3d=True)
+    noisy, bm = by(scores, method="noisy input")[0], by(scores, method="BM3D")[0]
+    assert bm.psnr > noisy.psnr + 5

@@ -127,3 +127,27 @@ def test_ensemble_output_is_equivariant():
     for k in range(8):
         moved = restore_gray(n, np.ascontiguousarray(dihedral(img, k)), ensemble=True)
         np.testing.assert_allclose(moved, dihedral(out, k), rtol=0, atol=1e-6, err_msg=f"k={k}")
+
+
+class CountingBar:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def update(self, k: int) -> None:
+        self.n += k
+
+
+@pytest.mark.parametrize("shape,tile,ensemble", [((37, 53), 24, False), ((37, 53), WHOLE, False),
+                                                 ((61, 30), 20, True)])
+def test_progress_bar_counts_every_tile(shape, tile, ensemble):
+    """The progress bar's total (tile_count) is exactly the number of tiles run."""
+    from rednet_cupy.infer import tile_count
+
+    n, bar = net(), CountingBar()
+    img = RNG.random(shape).astype(np.float32)
+    restore_gray(n, img, tile=tile, overlap=8, ensemble=ensemble, bar=bar)
+    assert bar.n == tile_count(shape, tile, 8) * (8 if ensemble else 1)
+    if tile != WHOLE:
+        assert bar.n > (8 if ensemble else 1)
+    out = restore(n, np.stack([img] * 3, -1), tile=tile, overlap=8, progress=True)
+    assert out.shape == shape + (3,)

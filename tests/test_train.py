@@ -312,7 +312,8 @@ def test_config_refusals_and_default_validation_level():
     """Bad settings are refused up front; validation defaults to sigma 25 for denoising and
     to a trained scale for super-resolution."""
     for bad in (dict(steps=0), dict(task="deblur"), dict(schedule="step"), dict(warmup=-1),
-                dict(lr=0.0), dict(lr_min=-1.0), dict(levels=""), dict(levels="5:1")):
+                dict(lr=0.0), dict(lr_min=-1.0), dict(levels=""), dict(levels="5:1"),
+                dict(quantize=-0.1), dict(quantize=1.01)):
         with pytest.raises(ValueError):
             TrainConfig(**bad)
     assert TrainConfig().val_level == 25.0
