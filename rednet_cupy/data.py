@@ -122,6 +122,10 @@ def undo_dihedral(a: np.ndarray, k: int) -> np.ndarray:
 class PatchSampler:
     """Random clean patches (B, 1, P, P) float32 from a list of gray images.
 
+    With planes = C > 1 every image is a stack (C, H, W) of aligned planes, such as a
+    super-resolution pair [bicubic input, clean target] (`sr_pairs`); patches are then
+    (B, C, P, P), every plane cut at the same place and given the same flip/rotation.
+
     A patch is uniform over all valid patch positions of all images (a big image gives more
     patches than a small one; uniform over images would over-sample small ones). With
     augment=True each patch gets one of the 8 flips/rotations uniformly. Draws per batch, in
@@ -133,6 +137,7 @@ class PatchSampler:
     batch_size: int
     seed: int
     augment: bool = True
+    planes: int = 1
     batches_drawn: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
@@ -146,15 +151,19 @@ class PatchSampler:
         imgs = []
         for i, im in enumerate(self.images):
             im = np.asarray(im)
-            if im.ndim != 2:
+            if self.planes == 1 and im.ndim != 2:
                 raise ValueError(f"image {i}: expected a gray (H, W) array, got shape {im.shape}")
-            if im.shape[0] < p or im.shape[1] < p:
+            if self.planes > 1 and (im.ndim != 3 or im.shape[0] != self.planes):
+                raise ValueError(f"image {i}: expected a stack of {self.planes} planes "
+                                 f"({self.planes}, H, W), got shape {im.shape}")
+            im = im.reshape((self.planes,) + im.shape[-2:])
+            if im.shape[1] < p or im.shape[2] < p:
                 raise ValueError(
-                    f"image {i} is {im.shape[0]}x{im.shape[1]}, smaller than the patch size {p}x{p}"
+                    f"image {i} is {im.shape[1]}x{im.shape[2]}, smaller than the patch size {p}x{p}"
                 )
             imgs.append(np.ascontiguousarray(im, dtype=np.float32))
         self.images = imgs
-        counts = np.array([(h - p + 1) * (w - p + 1) for h, w in (im.shape for im in imgs)])
+        counts = np.array([(h - p + 1) * (w - p + 1) for _, h, w in (im.shape for im in imgs)])
         self._weights = counts / counts.sum()
         self._rng = np.random.default_rng(self.seed)
 
@@ -162,20 +171,21 @@ class PatchSampler:
         """The next batch of clean patches, shape (B, 1, P, P), float32."""
         p, b, rng = self.patch_size, self.batch_size, self._rng
         idx = rng.choice(len(self.images), size=b, p=self._weights)
-        heights = np.array([self.images[i].shape[0] for i in idx])
-        widths = np.array([self.images[i].shape[1] for i in idx])
+        heights = np.array([self.images[i].shape[1] for i in idx])
+        widths = np.array([self.images[i].shape[2] for i in idx])
         ys = rng.integers(0, heights - p + 1)
         xs = rng.integers(0, widths - p + 1)
         ks = rng.integers(0, 8, size=b) if self.augment else np.zeros(b, dtype=int)
-        out = np.empty((b, 1, p, p), dtype=np.float32)
+        out = np.empty((b, self.planes, p, p), dtype=np.float32)
         for j in range(b):
-            patch = self.images[idx[j]][ys[j] : ys[j] + p, xs[j] : xs[j] + p]
-            out[j, 0] = dihedral(patch, int(ks[j]))
+            patch = self.images[idx[j]][:, ys[j] : ys[j] + p, xs[j] : xs[j] + p]
+            out[j] = dihedral(patch, int(ks[j]))
         self.batches_drawn += 1
         return out
 
     def _config(self) -> dict[str, Any]:
-        shapes = [list(im.shape) for im in self.images]
+        # Gray images keep their (H, W) record, so that older checkpoints still resume.
+        shapes = [list(im.shape[1:] if self.planes == 1 else im.shape) for im in self.images]
         return {"patch_size": self.patch_size, "batch_size": self.batch_size,
                 "seed": self.seed, "augment": self.augment, "image_shapes": shapes}  # fmt: skip
 
@@ -307,36 +317,6 @@ def add_noise(
     return (np.clip(noisy, 0, 1) if clip else noisy), sig.astype(np.float32)
 
 
-def _resize(a: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
-    """Bicubic resize of a 2-D float array through Pillow's 32-bit float mode 'F'."""
-    im = Image.fromarray(np.ascontiguousarray(a, dtype=np.float32))
-    out = im.resize((size_hw[1], size_hw[0]), Image.Resampling.BICUBIC)
-    return np.asarray(out, dtype=np.float32)
-
-
-def bicubic_down_up(img: np.ndarray, scale: float) -> np.ndarray:
-    """Downsample (H, W) or (H, W, C) by `scale`, then upsample back to (H, W), bicubic.
-
-    Pillow's bicubic (a = -0.5, widened kernel when shrinking) is the same filter as MATLAB's
-    imresize, which SR papers use; results differ from MATLAB's slightly at the borders.
-    The small size is round(H / scale), at least 1: crop to a multiple of the scale first
-    (`modcrop`) for the standard protocol.
-    """
-    if scale <= 0:
-        raise ValueError(f"scale must be > 0, got {scale}")
-    h, w = img.shape[:2]
-    small = (max(1, round(h / scale)), max(1, round(w / scale)))
-    return resize_bicubic(resize_bicubic(img, small), (h, w))
-
-
-def resize_bicubic(img: np.ndarray, size_hw: tuple[int, int]) -> np.ndarray:
-    """Bicubic resize of (H, W) or (H, W, C) to size_hw = (height, width), float32, per
-    channel through Pillow's float mode 'F' (no 8-bit rounding, no clipping)."""
-    if img.ndim == 2:
-        return _resize(img, size_hw)
-    return np.stack([_resize(img[..., c], size_hw) for c in range(img.shape[2])], axis=-1)
-
-
 def bicubic_degrade(
     clean: np.ndarray, scales: Levels, rng: np.random.Generator, clip: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -349,8 +329,38 @@ def bicubic_degrade(
     out = np.empty_like(clean)
     for j in range(clean.shape[0]):
         for c in range(clean.shape[1]):
-            out[j, c] = bicubic_down_up(clean[j, c], float(s[j]))
+            out[j, c] = sr_degrade(clean[j, c], float(s[j]))
     return (np.clip(out, 0, 1) if clip else out), s.astype(np.float32)
+
+
+def sr_degrade(img: np.ndarray, scale: float) -> np.ndarray:
+    """The super-resolution papers' input: MATLAB's bicubic `imresize` down by `scale` and
+    back up to the size of `img` ((H, W) or (H, W, C) in [0, 1]; float32, unrounded).
+    Crop to a multiple of the scale first (`modcrop`) for the standard protocol."""
+    from rednet_cupy.imresize import imresize
+
+    if not scale > 0:
+        raise ValueError(f"scale must be > 0, got {scale}")
+    a = np.asarray(img, dtype=np.float64)
+    small = imresize(a, 1.0 / scale)
+    return imresize(small, output_shape=a.shape[:2]).astype(np.float32)
+
+
+def sr_pairs(images: Sequence[np.ndarray], scales: Sequence[float]) -> list[np.ndarray]:
+    """Super-resolution training pairs, one per image and scale: (2, H, W) float32 stacks
+    [bicubic input, clean target], the image cropped to a multiple of the scale and its input
+    made exactly as the test protocol makes it (`sr_degrade`). Patches cut from whole-image
+    pairs see the input the network meets at test time; degrading each patch on its own
+    would add edge effects at every patch border. Pairs too small for any patch are kept
+    (PatchSampler refuses them with a message)."""
+    out = []
+    for s in scales:
+        if float(s) != int(s) or s < 2:
+            raise ValueError(f"super-resolution training scales must be integers >= 2, got {s}")
+        for im in images:
+            hr = modcrop(np.asarray(im, dtype=np.float32), int(s))
+            out.append(np.stack([sr_degrade(hr, int(s)), hr]))
+    return out
 
 
 def modcrop(img: np.ndarray, scale: int) -> np.ndarray:
@@ -401,7 +411,7 @@ def degrade_image(img: np.ndarray, task: str, level: float, seed: int = 0,
     'denoise': img + level/255 * N(0, 1) noise, unclipped, from default_rng(seed); with
     eight_bit=True then rounded and clipped to 8 bits (`quantize_8bit`), as a noisy photo
     saved to a PNG file is.
-    'sr': bicubic down by `level` and back up (seed unused). Published numbers used MATLAB's
+    'sr': MATLAB's bicubic down by `level` and back up (`sr_degrade`; seed unused). Published numbers used MATLAB's
     generators, so the noise itself differs from theirs; averages over a test set still
     agree closely, since they depend on the noise level and not on the particular draw.
     """
@@ -411,5 +421,5 @@ def degrade_image(img: np.ndarray, task: str, level: float, seed: int = 0,
         noisy = img + np.float32(level / 255.0) * rng.standard_normal(img.shape, dtype=np.float32)
         return quantize_8bit(noisy) if eight_bit else noisy
     if task == "sr":
-        return bicubic_down_up(img, float(level))
+        return sr_degrade(img, float(level))
     raise ValueError(f"unknown task {task!r} (choose from {TASKS})")

@@ -89,17 +89,16 @@ def _tiled(net: RedNet, img: np.ndarray, tile: int, overlap: int, bar=None) -> n
 
 
 def bicubic_upscale(img: np.ndarray, scale: float) -> np.ndarray:
-    """Enlarge (H, W) or (H, W, C) by `scale` with bicubic interpolation: the SR network's
-    input, which it then sharpens (RED-Net restores at the output resolution)."""
-    from rednet_cupy.data import _resize
+    """Enlarge (H, W) or (H, W, C) by `scale` with MATLAB's bicubic `imresize` (the resizer
+    the SR model was trained with): the network's input, which it then sharpens (RED-Net
+    restores at the output resolution). Float32, neither rounded nor clipped."""
+    from rednet_cupy.imresize import imresize
 
     if not scale >= 1:
         raise ValueError(f"scale must be >= 1, got {scale}")
     h, w = img.shape[:2]
     size = (round(h * scale), round(w * scale))
-    if img.ndim == 2:
-        return _resize(img, size)
-    return np.stack([_resize(img[..., c], size) for c in range(img.shape[2])], axis=-1)
+    return imresize(np.asarray(img, dtype=np.float64), output_shape=size).astype(np.float32)
 
 
 def restore(net: RedNet, img: np.ndarray, task: str = "denoise", progress: bool = False,

@@ -24,12 +24,14 @@ from rednet_cupy.data import (
     Uniform,
     degrade_image,
     make_batch,
+    modcrop,
     parse_levels,
     rng_from_state,
     rng_state,
+    sr_pairs,
 )
 from rednet_cupy.infer import restore_gray
-from rednet_cupy.metrics import psnr
+from rednet_cupy.metrics import psnr, shave
 from rednet_cupy.model import RedNet, RedNetConfig
 
 CHECKPOINT_KIND = "rednet-cupy training state"
@@ -126,7 +128,15 @@ class Trainer:
         self.m = {k: xp.zeros_like(v) for k, v in self.net.params.items()}
         self.v = {k: xp.zeros_like(v) for k, v in self.net.params.items()}
         self.step = 0
-        self.sampler = PatchSampler(train_images, cfg.patch_size, cfg.batch_size, cfg.seed)
+        # Super-resolution at listed scales trains on pairs cut from whole degraded images
+        # (the test protocol's input); a range of scales degrades each patch instead.
+        levels = parse_levels(cfg.levels)
+        self.paired = cfg.task == "sr" and not isinstance(levels, Uniform)
+        if self.paired:
+            self.sampler = PatchSampler(sr_pairs(train_images, levels), cfg.patch_size,
+                                        cfg.batch_size, cfg.seed, planes=2)
+        else:
+            self.sampler = PatchSampler(train_images, cfg.patch_size, cfg.batch_size, cfg.seed)
         self.rng = np.random.default_rng([cfg.seed, 1])  # levels and noise
         self.val_images = list(val_images or [])
         for i, im in enumerate(self.val_images):  # fail now, not at the first validation
@@ -140,8 +150,11 @@ class Trainer:
     def train_step(self) -> tuple[float, float]:
         """One Adam step on a fresh batch; returns (loss, PSNR of the outputs in dB)."""
         F, net, c = self.F, self.net, self.cfg
-        inputs, targets = make_batch(self.sampler, c.task, c.levels, self.rng,
-                                     c.quantize)
+        if self.paired:
+            pair = self.sampler.next()
+            inputs, targets = pair[:, :1], pair[:, 1:]
+        else:
+            inputs, targets = make_batch(self.sampler, c.task, c.levels, self.rng, c.quantize)
         x, y = F.asarray(inputs), F.asarray(targets)
         pred = net.forward(x)
         loss = F.mse_loss_forward(pred, y)
@@ -173,12 +186,18 @@ class Trainer:
         """Mean PSNR of the network on the validation images at cfg.val_level."""
         c = self.cfg
         scores, inputs = [], []
+        border = int(c.val_level) if c.task == "sr" else 0
         for i, img in enumerate(self.val_images):
+            if border:  # the SR protocol: crop to a multiple of the scale, shave the border
+                img = modcrop(img, border)
             degraded = degrade_image(img, c.task, c.val_level, seed=1000 + i,
                                      eight_bit=c.val_8bit)
-            out = restore_gray(self.net, degraded)
-            scores.append(psnr(img, np.clip(out, 0, 1)))
-            inputs.append(psnr(img, np.clip(degraded, 0, 1)))
+            out = np.clip(restore_gray(self.net, degraded), 0, 1)
+            a, b, d = img, out, np.clip(degraded, 0, 1)
+            if border:
+                a, b, d = shave(a, border), shave(b, border), shave(d, border)
+            scores.append(psnr(a, b))
+            inputs.append(psnr(a, d))
         self.history.val_input_psnr = float(np.mean(inputs))
         return float(np.mean(scores))
 

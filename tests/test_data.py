@@ -213,26 +213,17 @@ def test_bicubic_keeps_shape_and_constants():
 
 def test_bicubic_scale_matters():
     clean = np.stack([texture()] * 2)[:, None]
-    x2 = data.bicubic_down_up(texture(), 2)
-    x4 = data.bicubic_down_up(texture(), 4)
+    x2 = data.sr_degrade(texture(), 2)
+    x4 = data.sr_degrade(texture(), 4)
     err2, err4 = np.abs(x2 - texture()).mean(), np.abs(x4 - texture()).mean()
     assert 0 < err2 < err4
     out, s = data.bicubic_degrade(clean, [4], np.random.default_rng(0))
     np.testing.assert_array_equal(s, 4)
     np.testing.assert_allclose(out[0, 0], x4)
     colour = np.dstack([texture(), texture() * 0.5, 1 - texture()])
-    up = data.bicubic_down_up(colour, 3)
+    up = data.sr_degrade(colour, 3)
     assert up.shape == colour.shape
-    np.testing.assert_allclose(up[..., 0], data.bicubic_down_up(texture(), 3))
-
-
-def test_resize_bicubic():
-    img = texture()
-    big = data.resize_bicubic(img, (96, 72))
-    assert big.shape == (96, 72) and big.dtype == np.float32
-    colour = data.resize_bicubic(np.dstack([img, 1 - img]), (24, 30))
-    assert colour.shape == (24, 30, 2)
-    np.testing.assert_allclose(colour[..., 1], data.resize_bicubic(1 - img, (24, 30)), atol=1e-6)
+    np.testing.assert_allclose(up[..., 0], data.sr_degrade(texture(), 3))
 
 
 def test_modcrop():
@@ -297,3 +288,34 @@ def test_degrade_image_eight_bit_is_the_float_input_quantized():
     q = data.degrade_image(img, "denoise", 50, seed=4, eight_bit=True)
     np.testing.assert_array_equal(q, data.quantize_8bit(f))
     assert f.min() < 0 and q.min() == 0
+
+
+def test_sr_pairs_are_the_test_protocol_on_whole_images():
+    """Each pair is [sr_degrade(modcrop(img)), modcrop(img)], per scale, and the sampler
+    cuts both planes at the same place with the same flip/rotation."""
+    imgs = [texture(), texture()[:41, :37]]
+    pairs = data.sr_pairs(imgs, [2, 3])
+    assert [p.shape for p in pairs] == [(2, 48, 48), (2, 40, 36), (2, 48, 48), (2, 39, 36)]
+    np.testing.assert_array_equal(pairs[3][1], imgs[1][:39, :36])
+    np.testing.assert_array_equal(pairs[3][0], data.sr_degrade(imgs[1][:39, :36], 3))
+    s = PatchSampler(pairs, 16, 8, seed=0, planes=2)
+    batch = s.next()
+    assert batch.shape == (8, 2, 16, 16)
+    # Every patch's target plane is a patch of some clean image under some flip/rotation,
+    # and its input plane the same patch of the matching degraded image.
+    for inp, tgt in batch:
+        found = False
+        for p in pairs:
+            for k in range(8):
+                q = data.dihedral(p, k)
+                for y in range(q.shape[1] - 15):
+                    hit = np.flatnonzero((q[1, y, :-15] == tgt[0, 0]))
+                    for x in hit:
+                        if np.array_equal(q[:, y:y + 16, x:x + 16], np.stack([inp, tgt])):
+                            found = True
+        assert found
+    for bad in ([2.5], [1]):
+        with pytest.raises(ValueError, match="integers >= 2"):
+            data.sr_pairs(imgs, bad)
+    with pytest.raises(ValueError, match="stack of 2 planes"):
+        PatchSampler(imgs, 16, 8, seed=0, planes=2)
