@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import skimage.data
-from PIL import Image
 
 from .imageio import FORMATS, read_image, to_gray
 
@@ -411,9 +410,10 @@ def degrade_image(img: np.ndarray, task: str, level: float, seed: int = 0,
     'denoise': img + level/255 * N(0, 1) noise, unclipped, from default_rng(seed); with
     eight_bit=True then rounded and clipped to 8 bits (`quantize_8bit`), as a noisy photo
     saved to a PNG file is.
-    'sr': MATLAB's bicubic down by `level` and back up (`sr_degrade`; seed unused). Published numbers used MATLAB's
-    generators, so the noise itself differs from theirs; averages over a test set still
-    agree closely, since they depend on the noise level and not on the particular draw.
+    'sr': MATLAB's bicubic down by `level` and back up (`sr_degrade`; seed unused).
+    Published denoising numbers used MATLAB's generators, so the noise itself differs from
+    theirs; averages over a test set still agree closely, since they depend on the noise
+    level and not on the particular draw.
     """
     img = np.asarray(img, dtype=np.float32)
     if task == "denoise":

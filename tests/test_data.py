@@ -309,7 +309,7 @@ def test_sr_pairs_are_the_test_protocol_on_whole_images():
             for k in range(8):
                 q = data.dihedral(p, k)
                 for y in range(q.shape[1] - 15):
-                    hit = np.flatnonzero((q[1, y, :-15] == tgt[0, 0]))
+                    hit = np.flatnonzero(q[1, y, :-15] == tgt[0, 0])
                     for x in hit:
                         if np.array_equal(q[:, y:y + 16, x:x + 16], np.stack([inp, tgt])):
                             found = True
