@@ -158,14 +158,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _load_net(args: argparse.Namespace, task: str):
-    from rednet_cupy.pretrained import default_denoiser
+    from rednet_cupy.pretrained import default_denoiser, default_upscaler
     from rednet_cupy.train import load_model
 
-    if args.model is None and task == "sr":
-        raise FileNotFoundError("no super-resolution model ships with the package: train one "
-                                "with `rednet train --task sr --levels 2,3,4`, then pass "
-                                "--model RUN/model.npz")
-    path = args.model or default_denoiser()
+    path = args.model or (default_upscaler() if task == "sr" else default_denoiser())
     net, header = load_model(path, device=args.device)
     train = header.get("train")  # a training checkpoint keeps the task in its setup
     saved_task = header.get("task") or (train.get("task") if isinstance(train, dict) else None)
@@ -179,10 +175,18 @@ def _restore_file(args: argparse.Namespace, task: str) -> int:
 
     from rednet_cupy.imageio import read_image, write_image
     from rednet_cupy.infer import bicubic_upscale, restore
+    from rednet_cupy.pretrained import UPSCALER_SCALES
 
+    if task == "sr":
+        _check_scale(args.scale)
     net = _load_net(args, task)
     img = read_image(args.input)
     if task == "sr":
+        _check_output_size(img.shape[:2], args.scale)
+        if args.model is None and args.scale not in UPSCALER_SCALES:
+            trained = ", x".join(map(str, UPSCALER_SCALES))
+            print(f"note: the shipped model was trained for x{trained}; x{args.scale:g} lies "
+                  f"outside them", file=sys.stderr)
         img = bicubic_upscale(img, args.scale)
     t = time.perf_counter()
     out = restore(net, img, task=task, tile=args.tile, ensemble=args.ensemble,
@@ -192,6 +196,27 @@ def _restore_file(args: argparse.Namespace, task: str) -> int:
     print(f"{args.input} -> {args.output} ({w}x{h}, {time.perf_counter() - t:.1f} s on "
           f"'{net.F.name}')")
     return 0
+
+
+#: The largest image `rednet upscale` writes: 20,000 x 20,000 pixels of float32 RGB take
+#: 4.8 GB while they are restored.
+MAX_OUTPUT_PIXELS = 400_000_000
+
+
+def _check_scale(scale: float) -> None:
+    import math
+
+    if not (math.isfinite(scale) and scale >= 1):
+        raise ValueError(f"--scale must be a number >= 1 (the upscaling factor, e.g. 2), "
+                         f"got {scale:g}")
+
+
+def _check_output_size(shape_hw: tuple[int, int], scale: float) -> None:
+    h, w = round(shape_hw[0] * scale), round(shape_hw[1] * scale)
+    if h * w > MAX_OUTPUT_PIXELS:
+        raise ValueError(f"--scale {scale:g} would make a {w}x{h} image ({h * w / 1e6:,.0f} "
+                         f"megapixels), more than the {MAX_OUTPUT_PIXELS / 1e6:.0f} megapixels "
+                         f"allowed: choose a smaller scale")
 
 
 def cmd_denoise(args: argparse.Namespace) -> int:

@@ -183,12 +183,17 @@ def test_bad_model_files(files, tmp_path, capsys):
     assert not (tmp_path / "out.png").exists()
 
 
-def test_model_of_the_other_task_is_refused(files, sr_run, tmp_path, capsys):
+def test_model_of_the_other_task_is_refused(files, sr_run, tmp_path, capsys, monkeypatch):
     """A denoiser cannot upscale and an SR model (exported or a training checkpoint)
-    cannot denoise; upscale without --model says how to get one."""
+    cannot denoise; upscale without --model and without the shipped model says how to get
+    one."""
+    import rednet_cupy.pretrained
+
     out = tmp_path / "out.png"
+    monkeypatch.setattr(rednet_cupy.pretrained, "UPSCALER", tmp_path / "red20_sr.npz")
     assert_error_line(rednet(capsys, "upscale", files.gray, "-o", out, "--scale", 2),
-                      "no super-resolution model ships with the package")
+                      "red20_sr.npz is missing from this installation: train one with")
+    monkeypatch.undo()
     assert_error_line(rednet(capsys, "upscale", files.gray, "-o", out, "--scale", 2,
                              "--model", files.model, "--device", "cpu"),
                       "is a 'denoise' model, not a 'sr' model")
@@ -402,6 +407,28 @@ def test_sr_training_validates_at_a_trained_scale(sr_run):
     header = load_checkpoint(sr_run / "checkpoint.npz")[1]
     assert header["train"]["task"] == "sr" and header["train"]["val_level"] == 2.0
     assert header["history"]["val_input_psnr"] > 15  # bicubic x2 of a smooth image
+
+
+@pytest.mark.parametrize("scale,why", [("0", "--scale must be a number >= 1"),
+                                       ("-2", "--scale must be a number >= 1"),
+                                       ("0.5", "--scale must be a number >= 1"),
+                                       ("nan", "--scale must be a number >= 1"),
+                                       ("inf", "--scale must be a number >= 1"),
+                                       ("5000", "megapixels), more than the 400 megapixels")])
+def test_upscale_refuses_bad_scales(files, sr_run, tmp_path, capsys, scale, why):
+    out = tmp_path / "big.png"
+    assert_error_line(rednet(capsys, "upscale", files.gray, "-o", out, "--scale", scale,
+                             "--model", sr_run / "model.npz", "--device", "cpu"), why)
+    assert not out.exists()
+
+
+def test_upscale_refuses_a_corrupt_image(files, sr_run, tmp_path, capsys):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
+    out = tmp_path / "big.png"
+    assert_error_line(rednet(capsys, "upscale", bad, "-o", out, "--scale", 2,
+                             "--model", sr_run / "model.npz", "--device", "cpu"), str(bad))
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("name", ["gray", "rgb"])
