@@ -229,7 +229,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from rednet_cupy.data import builtin_split, list_images
-    from rednet_cupy.evaluate import evaluate, save_grid, scores_csv, table
+    from rednet_cupy.evaluate import evaluate, published_rows, save_grid, scores_csv, table
     from rednet_cupy.imageio import atomic_write, read_image
 
     net = _load_net(args, args.task)
@@ -246,6 +246,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     protocol = ", 8-bit input" if args.eight_bit and args.task == "denoise" else ""
     md = table(scores, args.task,
                title=f"{args.data or 'built-in images'}, {args.task}{protocol}")
+    if args.data and not protocol:
+        rows = published_rows(Path(args.data).name, args.task, levels)
+        if rows:  # after the measured rows, before the closing note
+            head, _, note = md.rpartition("\n\n")
+            md = "\n".join([head, *rows]) + "\n\n" + note
     print(md)
     with atomic_write(out / "results.md") as f:
         f.write((md + "\n").encode())

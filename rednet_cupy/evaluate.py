@@ -7,8 +7,11 @@ Protocols (as the papers whose tables we compare with):
 - denoising, 8-bit (what a user's noisy photo is): the noisy input of the i-th image (sorted
   folder) drawn from default_rng(1000 + i), then rounded and clipped to 0..255 as saving it
   to a PNG file does; the rest as above.
-- super-resolution: the Y channel (colour images converted), cropped to a multiple of the
-  scale, bicubic down and up; PSNR/SSIM on Y with `scale` pixels shaved off each border.
+- super-resolution: the SR papers' MATLAB protocol (benchmarks/sr_bicubic_table.py reproduces
+  their bicubic rows within 0.01 dB): Y of rgb2ycbcr of the 8-bit image, rounded to 8 bits
+  (gray files are Y as they are), cropped to a multiple of the scale; MATLAB's bicubic
+  imresize down and back up, unrounded; every output rounded to 8 bits; PSNR and SSIM
+  (ssim_index.m) on Y on the 0..255 scale with `scale` pixels shaved off each border.
 """
 
 from __future__ import annotations
@@ -24,8 +27,19 @@ import numpy as np
 
 from rednet_cupy.data import degrade_image, modcrop
 from rednet_cupy.imageio import to_gray
+from rednet_cupy.imresize import uint8_round
 from rednet_cupy.infer import restore_gray
-from rednet_cupy.metrics import BASELINES, baseline_bm3d, psnr, shave, ssim, y_channel
+from rednet_cupy.metrics import (
+    BASELINES,
+    PUBLISHED_DENOISE,
+    PUBLISHED_SR,
+    baseline_bm3d,
+    psnr,
+    rgb_to_y,
+    sr_psnr,
+    sr_ssim,
+    ssim,
+)
 from rednet_cupy.model import RedNet
 
 
@@ -39,10 +53,25 @@ class Score:
     seconds: float
 
 
+def sr_y(img: np.ndarray) -> np.ndarray:
+    """The SR protocol's reference: Y of an image read as float in [0, 1], as rgb2ycbcr
+    computes it on the 8-bit file, rounded to 8 bits, back in [0, 1] (float32). A gray image
+    is its own Y."""
+    u8 = uint8_round(np.clip(np.asarray(img, dtype=np.float64), 0, 1) * 255)
+    y = rgb_to_y(u8) if u8.ndim == 3 else u8.astype(np.float64)
+    return (y / 255).astype(np.float32)
+
+
 def _prepare(img: np.ndarray, task: str, level: float) -> np.ndarray:
     if task == "denoise":
         return to_gray(img) if img.ndim == 3 else img
-    return modcrop(y_channel(img), int(level))
+    return modcrop(sr_y(img), int(level))
+
+
+def _sr_scores(clean: np.ndarray, out: np.ndarray, scale: int) -> tuple[float, float]:
+    ref = np.round(clean.astype(np.float64) * 255)  # already on the 8-bit grid
+    y8 = uint8_round(out.astype(np.float64) * 255).astype(np.float64)
+    return sr_psnr(ref, y8, scale), sr_ssim(ref, y8, scale)
 
 
 def evaluate(models: dict[str, RedNet], images: list[tuple[str, np.ndarray]], task: str,
@@ -79,14 +108,16 @@ def evaluate(models: dict[str, RedNet], images: list[tuple[str, np.ndarray]], ta
                                      eight_bit=True)
         else:
             degraded = degrade_image(clean, task, lvl, seed=i % len(images))
-        border = int(lvl) if task == "sr" else 0
         shown = [("clean", clean)]
         for method, f in methods.items():
             t = time.perf_counter()
             out = np.clip(f(degraded, lvl), 0, 1)
             dt = time.perf_counter() - t
-            a, b = (shave(clean, border), shave(out, border)) if border else (clean, out)
-            scores.append(Score(name, lvl, method, psnr(a, b), ssim(a, b), dt))
+            if task == "sr":
+                p, q = _sr_scores(clean, out, int(lvl))
+            else:
+                p, q = psnr(clean, out), ssim(clean, out)
+            scores.append(Score(name, lvl, method, p, q, dt))
             shown.append((f"{method}\n{scores[-1].psnr:.2f} dB", out))
         if i % len(images) < keep:
             examples.append((name, lvl, shown))
@@ -111,6 +142,30 @@ def table(scores: list[Score], task: str, title: str = "") -> str:
     n = len({s.image for s in scores})
     lines.append(f"\nPSNR (dB) / SSIM, averaged over {n} images.")
     return "\n".join(line for line in lines if line is not None)
+
+
+#: Folder names under which the published tables know a test set.
+SET_ALIASES = {"b100": "BSD100", "bsd100": "BSD100", "set5": "Set5", "set14": "Set14",
+               "set12": "Set12", "bsd68": "BSD68"}
+
+
+def published_rows(set_name: str, task: str, levels: list[float]) -> list[str]:
+    """Markdown rows of the published averages (PSNR only) for a known test set, one per
+    method, in the column order of `table`; [] for an unknown set. Only meaningful beside the
+    papers' protocol: not for 8-bit denoising inputs."""
+    key = SET_ALIASES.get(set_name.lower())
+    book = PUBLISHED_SR if task == "sr" else PUBLISHED_DENOISE
+    if key not in book:
+        return []
+    rows = []
+    for method, by_level in book[key].items():
+        if task == "sr" and method == "bicubic":
+            continue  # measured here, in the table itself
+        cells = [f"{by_level[int(lv)]:.2f}" if lv == int(lv) and int(lv) in by_level else "-"
+                 for lv in sorted(levels)]
+        if any(c != "-" for c in cells):
+            rows.append(f"| {method} (published) | " + " | ".join(cells) + " |")
+    return rows
 
 
 def scores_csv(scores: list[Score]) -> str:

@@ -137,7 +137,8 @@ def bicubic(degraded: np.ndarray) -> np.ndarray:
 # PUBLISHED_DENOISE[test set][method][sigma]; PUBLISHED_SR[test set][method][scale].
 # Sources: Set12 / BSD68 from the DnCNN paper (Zhang et al., TIP 2017);
 # "14images" and "BSD200" from RED-Net (Mao et al., NIPS 2016, Tables 1, 2, 6);
-# SR from RED-Net Tables 3-5 and 7; bicubic SR from the SRCNN / VDSR papers.
+# SR from RED-Net Tables 3-5 and 7; bicubic SR from the SRCNN / VDSR papers; VDSR (one
+# model for x2, x3, x4) from the VDSR paper (Kim et al., CVPR 2016, Table 3).
 # "RED30-one" is RED30 trained once for all levels (the paper's Table 6/7).
 PUBLISHED_DENOISE: dict[str, dict[str, dict[int, float]]] = {
     "Set12": {
@@ -170,6 +171,7 @@ PUBLISHED_SR: dict[str, dict[str, dict[int, float]]] = {
     "Set5": {
         "bicubic": {2: 33.66, 3: 30.39, 4: 28.42},
         "SRCNN": {2: 36.66, 3: 32.75, 4: 30.49},
+        "VDSR": {2: 37.53, 3: 33.66, 4: 31.35},
         "CSCN": {2: 37.14, 3: 33.26, 4: 31.04},
         "RED10": {2: 37.43, 3: 33.43, 4: 31.12},
         "RED20": {2: 37.62, 3: 33.80, 4: 31.40},
@@ -179,6 +181,7 @@ PUBLISHED_SR: dict[str, dict[str, dict[int, float]]] = {
     "Set14": {
         "bicubic": {2: 30.23, 3: 27.54, 4: 26.00},
         "SRCNN": {2: 32.45, 3: 29.30, 4: 27.50},
+        "VDSR": {2: 33.03, 3: 29.77, 4: 28.01},
         "CSCN": {2: 32.71, 3: 29.55, 4: 27.76},
         "RED10": {2: 32.77, 3: 29.42, 4: 27.58},
         "RED20": {2: 32.87, 3: 29.61, 4: 27.80},
@@ -188,6 +191,7 @@ PUBLISHED_SR: dict[str, dict[str, dict[int, float]]] = {
     "BSD100": {
         "bicubic": {2: 29.56, 3: 27.21, 4: 25.96},
         "SRCNN": {2: 31.36, 3: 28.41, 4: 26.90},
+        "VDSR": {2: 31.90, 3: 28.82, 4: 27.29},
         "CSCN": {2: 31.54, 3: 28.58, 4: 27.11},
         "RED10": {2: 31.85, 3: 28.79, 4: 27.25},
         "RED20": {2: 31.95, 3: 28.90, 4: 27.35},

@@ -177,3 +177,35 @@ def test_bm3d_baseline_runs_where_installed():
                          bm3d=True)
     noisy, bm = by(scores, method="noisy input")[0], by(scores, method="BM3D")[0]
     assert bm.psnr > noisy.psnr + 5
+
+
+def test_published_rows_for_known_sets_only():
+    from rednet_cupy.evaluate import published_rows
+
+    rows = published_rows("B100", "sr", [4.0, 2.0, 3.0])
+    assert "| SRCNN (published) | 31.36 | 28.41 | 26.90 |" in rows
+    assert "| VDSR (published) | 31.90 | 28.82 | 27.29 |" in rows
+    assert not any("bicubic" in r for r in rows)  # measured, not quoted
+    assert "| BM3D (published) | - | 29.97 | 26.72 |" in published_rows("set12", "denoise",
+                                                                        [10.0, 25.0, 50.0])
+    assert published_rows("holiday_photos", "sr", [2.0]) == []
+    assert published_rows("Set5", "sr", [2.5]) == []
+
+
+def test_sr_scores_follow_the_matlab_protocol():
+    """The reference is Y rounded to 8 bits, outputs are rounded to 8 bits before scoring,
+    and `scale` pixels are shaved: an output that differs from the reference only in the
+    shaved border, or by less than half a grey level, scores as perfect."""
+    from rednet_cupy.evaluate import _sr_scores, sr_y
+
+    rgb = mid_gray(30, 33, 5, colour=True)
+    y = sr_y(rgb)
+    np.testing.assert_array_equal(y * 255, np.round(y * 255))  # on the 8-bit grid
+    q = np.round(rgb.astype(np.float64) * 255) / 255  # the 8-bit file
+    lum = 16 + (65.481 * q[..., 0] + 128.553 * q[..., 1] + 24.966 * q[..., 2])
+    assert np.abs(y * 255 - lum).max() <= 0.5 + 1e-4  # Y of the 8-bit RGB, rounded
+    out = y + 0.4 / 255
+    out[:2, :] = 0  # inside the shaved border at scale 2
+    p, s = _sr_scores(y, out, 2)
+    assert p == float("inf") and s == pytest.approx(1.0)
+    assert _sr_scores(y, out, 1)[0] < 30
