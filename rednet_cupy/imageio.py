@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageFile
+from PIL import Image, ImageFile, ImageOps
 
 #: Extension (lower case, with dot) -> Pillow format name, for writing and for list_images.
 FORMATS = {
@@ -98,7 +98,8 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     background); P -> RGB, or gray when every palette colour used is gray; I;16* and I ->
     divided by 65535 (I must hold 0..65535); F -> as stored, which must lie in [0, 1].
     Anything else (CMYK, YCbCr, LAB, HSV, signed 16-bit, ...) is refused. Of a multi-page
-    file (TIFF, GIF) the first page is read.
+    file (TIFF, GIF) the first page is read. An EXIF Orientation tag (photos from cameras and
+    phones) is applied, so the array is upright as a viewer shows the file.
     """
     path = Path(path)
     if not path.exists():
@@ -113,7 +114,10 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     try:
         with Image.open(path) as im:
             im.load()  # decode now, so that truncation is detected here and not later
-            return _to_array(im, path)
+            # A camera stores a portrait photo as landscape pixels plus an EXIF Orientation
+            # tag that viewers apply; apply it here too, or the output (written without the
+            # tag) would show the photo on its side.
+            return _to_array(ImageOps.exif_transpose(im), path)
     except ImageError:
         raise
     except Image.UnidentifiedImageError:

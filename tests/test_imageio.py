@@ -252,3 +252,21 @@ def test_to_gray():
     np.testing.assert_allclose(r, 0.299)
     gray = U8_GRAY / np.float32(255)
     np.testing.assert_array_equal(to_gray(gray), gray)
+
+
+@pytest.mark.parametrize("orientation,expect", [(1, "as stored"), (6, "rot270"), (3, "rot180"),
+                                                (8, "rot90")])
+def test_exif_orientation_is_applied(tmp_path, orientation, expect):
+    """A phone photo: landscape pixels and an EXIF Orientation tag. The array comes back
+    upright, as a viewer shows the file (6: rotate 90 degrees clockwise to view)."""
+    stored = np.arange(6 * 10, dtype=np.uint8).reshape(6, 10) * 4
+    im = Image.fromarray(stored)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / "photo.jpg"
+    im.save(path, exif=exif, quality=100, subsampling=0)
+    got = np.round(read_image(path) * 255).astype(int)
+    want = {"as stored": stored, "rot270": np.rot90(stored, -1), "rot180": np.rot90(stored, 2),
+            "rot90": np.rot90(stored, 1)}[expect].astype(int)
+    assert got.shape == want.shape
+    assert np.abs(got - want).max() <= 3  # JPEG at quality 100
