@@ -305,7 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="image file (PNG, JPEG, BMP, TIFF; gray or colour)")
     p.add_argument("-o", "--output", required=True, help="output image file")
     p.add_argument("--model", default=None, help="model file (default: the shipped denoiser)")
-    p.add_argument("--tile", type=int, default=256, help="tile size; memory stays bounded")
+    p.add_argument("--tile", type=int, default=384,
+                   help="tile size; memory stays bounded (384: about 1 GB on 'cpu')")
     p.add_argument("--ensemble", action="store_true",
                    help="average the 8 flips/rotations (slightly better, 8x slower)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
