@@ -14,7 +14,7 @@ to move a NumPy array onto the device, `to_numpy(a)` to bring one back, `synchro
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 from types import SimpleNamespace
 
 import numpy as np
@@ -59,7 +59,8 @@ def weight_grad_versions() -> tuple[WeightGradVersion, ...]:
     return versions.WEIGHT_GRADS
 
 
-@cache
+# typed: conv=2.0 or conv=True must not find the namespace of conv=2 or conv=1.
+@lru_cache(maxsize=None, typed=True)
 def get(device: str = "auto", conv: int | None = None) -> SimpleNamespace:
     """The ops namespace of `device` ('cpu', 'emulate', 'cuda' or 'auto').
 
