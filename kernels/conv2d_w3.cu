@@ -21,8 +21,7 @@
 // Thread mapping, partial: block = 128 threads, grid = (ceil(K / 64), ceil(M / 64), splits).
 // Loads per step: thread tid takes pixel tid % 16 of the step (neighbouring threads:
 // neighbouring pixels) for dy channels m0 + tid / 16 + 8r and im2col rows k0 + tid / 16 + 8r,
-// r < 8; its 8 reduction indices are the same on every step, so their (ci, ki, kj) are split
-// once. Compute: warp wid covers channels (wid / 2) * 32 and indices (wid % 2) * 32 of the tile.
+// r < 8. Compute: warp wid covers channels (wid / 2) * 32 and indices (wid % 2) * 32 of the tile.
 // Reduce: as in version 2.
 
 #define BM 64   // channels per block
@@ -50,15 +49,6 @@ conv2d_weight_grad_partial(const float* __restrict__ dy, const float* __restrict
     const int tid = threadIdx.x;
     const int lp = tid % BP, lrow = tid / BP;  // this thread's pixel and first tile row
 
-    // The reduction indices this thread gathers, split once: channel and tap, -1 past K.
-    int kci[LOADS], ktap[LOADS];
-#pragma unroll
-    for (int r = 0; r < LOADS; ++r) {
-        const int k = k0 + lrow + r * (THREADS / BP);
-        kci[r] = k < K ? k / 9 : 0;
-        ktap[r] = k < K ? k % 9 : -1;
-    }
-
     float rd[LOADS], rx[LOADS];  // the next step, on its way from global memory
     auto load_global = [&](int s) {
         const int gp = s + lp;
@@ -69,9 +59,11 @@ conv2d_weight_grad_partial(const float* __restrict__ dy, const float* __restrict
         for (int r = 0; r < LOADS; ++r) {
             const int m = m0 + lrow + r * (THREADS / BP);
             rd[r] = ok && m < C_out ? dy[((size_t)n * C_out + m) * HoWo + q] : 0.0f;
-            const int row = pi + ktap[r] / 3, col = pj + ktap[r] % 3;
-            rx[r] = ok && ktap[r] >= 0 && row >= 0 && row < H && col >= 0 && col < W
-                        ? x[(((size_t)n * C_in + kci[r]) * H + row) * W + col]
+            // Recomputed each step rather than kept: 16 more live registers spill on sm_90.
+            const int k = k0 + lrow + r * (THREADS / BP), ci = k / 9, t = k % 9;
+            const int row = pi + t / 3, col = pj + t % 3;
+            rx[r] = ok && k < K && row >= 0 && row < H && col >= 0 && col < W
+                        ? x[(((size_t)n * C_in + ci) * H + row) * W + col]
                         : 0.0f;
         }
     };
