@@ -229,6 +229,15 @@ def test_get_with_conv_is_cached_and_defaults_unchanged():
     assert F.name == "cpu" and F.conv2d_forward is R.conv2d_forward
 
 
+def test_the_default_can_be_set_for_a_whole_program(monkeypatch):
+    monkeypatch.setenv("REDNET_CONV", "4")
+    assert ops.get.__wrapped__("emulate").device.conv == 4  # around the cache
+    assert ops.get.__wrapped__("emulate", conv=3).device.conv == 3
+    monkeypatch.setenv("REDNET_CONV", "9")
+    with pytest.raises(ValueError, match=r"REDNET_CONV='9': conv must be one of"):
+        ops.get.__wrapped__("emulate")
+
+
 @pytest.mark.parametrize("bad", [0, 7, "3", 2.0, True])
 def test_get_rejects_an_unknown_version(bad):
     with pytest.raises(ValueError, match=r"conv must be one of \[1, 2, 3, 4, 5, 6\]"):

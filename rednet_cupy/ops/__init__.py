@@ -65,8 +65,8 @@ def get(device: str = "auto", conv: int | None = None) -> SimpleNamespace:
     """The ops namespace of `device` ('cpu', 'emulate', 'cuda' or 'auto').
 
     `conv` (an int of `conv_versions()`) picks the convolution kernels of a kernel device,
-    None its default: version 2 on emulate, 6 on cuda. The cpu device accepts it and runs
-    NumPy whatever it is."""
+    None its default: version 2 on emulate, 6 on cuda (REDNET_CONV=N sets another). The cpu
+    device accepts it and runs NumPy whatever it is."""
     name = resolve(device)
     conv = versions.check(conv)
     if name == "cpu":

@@ -62,10 +62,10 @@ def blocks_for(n: int, threads: int = 256, cap: int = 4096) -> int:
 
 def make_device(name: str, conv: int | None = None) -> KernelDevice:
     """The device `name`, running version `conv` of the convolution ladder (None: the
-    device's default, ops/versions.py's DEFAULT)."""
-    from rednet_cupy.ops.versions import DEFAULT
+    device's default, see ops/versions.py)."""
+    from rednet_cupy.ops.versions import default
 
-    conv = DEFAULT[name] if conv is None else conv
+    conv = default(name) if conv is None else conv
     if name == "emulate":
         return KernelDevice("emulate", np, poison=os.environ.get("REDNET_POISON", "1") == "1",
                             conv=conv)

@@ -9,6 +9,7 @@ paired weight gradient.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 
@@ -64,6 +65,7 @@ WEIGHT_GRADS: tuple[WeightGradVersion, ...] = (
 # Emulate: version 2 (the tests' long-standing kernels, and quick on the emulator's threads).
 # Cuda: version 6, the most reuse per load and its tile shape timed per layer; no version has
 # been timed on a GPU yet, so this is the design's expectation, not a measurement.
+# REDNET_CONV=N overrides both (for a whole program, e.g. a training run on another version).
 DEFAULT = {"emulate": 2, "cuda": 6}
 
 
@@ -75,6 +77,17 @@ def check(conv: object) -> int | None:
     if isinstance(conv, bool) or not isinstance(conv, int) or conv not in numbers:
         raise ValueError(f"conv must be one of {numbers} (see ops.conv_versions()), got {conv!r}")
     return conv
+
+
+def default(device: str) -> int:
+    """The version `device` ("emulate" or "cuda") runs when none is asked for."""
+    forced = os.environ.get("REDNET_CONV")
+    if not forced:
+        return DEFAULT[device]
+    numbers = [v.number for v in VERSIONS]
+    if forced.strip() not in {str(n) for n in numbers}:
+        raise ValueError(f"REDNET_CONV={forced!r}: conv must be one of {numbers}")
+    return int(forced)
 
 
 def version(number: int) -> ConvVersion:
