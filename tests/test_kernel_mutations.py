@@ -16,7 +16,7 @@ import pytest
 
 from rednet_cupy import reference as R
 from rednet_cupy import runtime
-from rednet_cupy.ops import conv2d, mse_loss
+from rednet_cupy.ops import conv2d, conv_ladder, mse_loss
 from rednet_cupy.ops.device import KernelDevice
 
 PASS, FAIL = 1e-4, 1e-2  # the kernel tests' tolerance; what counts as clearly wrong
@@ -165,3 +165,62 @@ def test_a_missing_barrier_is_caught_with_real_concurrency():
         if errors[-1] > FAIL:
             break
     assert errors[-1] > FAIL, f"the race went unnoticed in {len(errors)} runs: {errors}"
+
+
+# ---- the convolution ladder (ops/versions.py): the same tests catch its typical bugs ----
+def ladder_forward_error(dev: KernelDevice, number: int, shape) -> float:
+    x, w, b = conv_inputs(shape)
+    y = conv_ladder.forward(dev, number, x, w, b, shape[-1])
+    expected = R.conv2d_forward(x.astype(np.float64), w.astype(np.float64),
+                                b.astype(np.float64), shape[-1])
+    return error(y, expected)
+
+
+def ladder_weight_grad_error(dev: KernelDevice, number: int, shape) -> float:
+    x, w, _ = conv_inputs(shape)
+    n, _, co, h, wd, p = shape
+    dy = np.random.default_rng(1).standard_normal(
+        (n, co, h + 2 * p - 2, wd + 2 * p - 2)).astype(np.float32)
+    dw = conv_ladder.weight_grad(dev, number, dy, x, p, splits=3)
+    expected = R.conv2d_backward(dy.astype(np.float64), x.astype(np.float64),
+                                 w.astype(np.float64), p)[1]
+    return error(dw, expected)
+
+
+LADDER_SHAPE = (2, 4, 9, 11, 13, 1)  # K = 36: 5 stages of 8; 286 pixels
+DOUBLE_BUFFER = "if (more) store_shared(buf ^ 1);"
+
+# name: (file, kernel, old text, new text, how to measure)
+LADDER_MUTANTS = {
+    # The next stage written over the copy being read, not the other one: later stages
+    # compute on stale values (and race with the slower threads' reads).
+    "v5_double_buffer_same_copy": (
+        "conv2d_v5", "conv2d_forward", DOUBLE_BUFFER, "if (more) store_shared(buf);",
+        lambda dev: ladder_forward_error(dev, 5, LADDER_SHAPE)),
+    "v6_double_buffer_same_copy": (
+        "conv2d_v6", "conv2d_forward_64x64", DOUBLE_BUFFER, "if (more) store_shared(buf);",
+        lambda dev: ladder_forward_error(dev, 6, LADDER_SHAPE)),
+    # The im2col gather takes every tap one column to the right.
+    "v4_gather_column_off_by_one": (
+        "conv2d_v4", "conv2d_forward", "col = pj + t % 3;", "col = pj + t % 3 + 1;",
+        lambda dev: ladder_forward_error(dev, 4, LADDER_SHAPE)),
+    # The split-K reduction leaves out the last chunk of pixels.
+    "w2_reduce_drops_last_split": (
+        "conv2d_w2", "conv2d_weight_grad_reduce", "for (int z = 0; z < splits; ++z)",
+        "for (int z = 0; z < splits - 1; ++z)",
+        lambda dev: ladder_weight_grad_error(dev, 2, LADDER_SHAPE)),
+    "w3_double_buffer_same_copy": (
+        "conv2d_w3", "conv2d_weight_grad_partial", DOUBLE_BUFFER, "if (more) store_shared(buf);",
+        lambda dev: ladder_weight_grad_error(dev, 3, LADDER_SHAPE)),
+}
+
+
+@pytest.mark.parametrize("name", list(LADDER_MUTANTS))
+def test_a_mutated_ladder_kernel_fails_the_comparison(name, monkeypatch):
+    op, kernel, old, new, measure = LADDER_MUTANTS[name]
+    monkeypatch.setenv("REDNET_CONV_TILE", "64x64")  # the v6 kernel that is mutated
+    text = source(op)
+    original = measure(device_with(op, kernel, text, f"{op}_original"))
+    assert original < PASS, f"the unmutated {op}.cu fails: rel error {original:.2e}"
+    mutant = measure(device_with(op, kernel, mutate(text, old, new), f"{op}_{name}"))
+    assert mutant > FAIL, f"mutant {name} not caught: rel error {mutant:.2e}"

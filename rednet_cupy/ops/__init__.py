@@ -4,6 +4,7 @@
     F = ops.get("emulate")      # kernels/*.cu compiled for this CPU by the emulator
     F = ops.get("cuda")         # kernels/*.cu compiled by CuPy for an NVIDIA GPU
     F = ops.get("auto")         # cuda when usable, else cpu
+    F = ops.get("cuda", conv=5) # version 5 of the convolution kernels (ops.conv_versions())
 
 Besides the contract (conv2d_forward, conv2d_backward, deconv2d_forward, deconv2d_backward,
 relu_forward, relu_backward, skip_add_forward, mse_loss_forward, mse_loss_backward,
@@ -13,10 +14,13 @@ to move a NumPy array onto the device, `to_numpy(a)` to bring one back, `synchro
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 from types import SimpleNamespace
 
 import numpy as np
+
+from rednet_cupy.ops import versions
+from rednet_cupy.ops.versions import ConvVersion, WeightGradVersion
 
 DEVICES = ("cpu", "emulate", "cuda")
 
@@ -45,10 +49,26 @@ def resolve(device: str) -> str:
     return device
 
 
-@cache
-def get(device: str = "auto") -> SimpleNamespace:
-    """The ops namespace of `device` ('cpu', 'emulate', 'cuda' or 'auto')."""
+def conv_versions() -> tuple[ConvVersion, ...]:
+    """The forward/input-gradient convolution versions: number, name, file, description and
+    the weight-gradient version each runs with (`weight_grad_versions()`)."""
+    return versions.VERSIONS
+
+
+def weight_grad_versions() -> tuple[WeightGradVersion, ...]:
+    return versions.WEIGHT_GRADS
+
+
+# typed: conv=2.0 or conv=True must not find the namespace of conv=2 or conv=1.
+@lru_cache(maxsize=None, typed=True)
+def get(device: str = "auto", conv: int | None = None) -> SimpleNamespace:
+    """The ops namespace of `device` ('cpu', 'emulate', 'cuda' or 'auto').
+
+    `conv` (an int of `conv_versions()`) picks the convolution kernels of a kernel device,
+    None its default: version 2 on emulate, 6 on cuda (REDNET_CONV=N sets another). The cpu
+    device accepts it and runs NumPy whatever it is."""
     name = resolve(device)
+    conv = versions.check(conv)
     if name == "cpu":
         from rednet_cupy import reference
 
@@ -63,4 +83,4 @@ def get(device: str = "auto") -> SimpleNamespace:
         )
     from rednet_cupy.ops import device
 
-    return device.namespace(name)
+    return device.namespace(name, conv)

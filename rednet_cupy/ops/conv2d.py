@@ -1,13 +1,17 @@
-"""conv2d on the kernels of kernels/conv2d.cu: launch configuration and checks.
+"""conv2d on the kernels of kernels/conv2d*.cu: checks, and which kernels run.
 
-Forward: conv2d_forward. Backward: the input gradient is conv2d_forward again, on dy with
-flipped weights and padding 2 - p (the adjoint identity, see the reference); the weight and
-bias gradients have kernels of their own.
+Forward: conv2d_forward of the device's version of the convolution ladder (`dev.conv`, see
+ops/versions.py; version 2 is kernels/conv2d.cu). Backward: the input gradient is that forward
+kernel again, on dy with flipped weights and padding 2 - p (the adjoint identity, see the
+reference); the weight gradient is the version paired with it; the bias gradient and the
+weight flip are kernels/conv2d.cu's for every version.
 """
 
 from __future__ import annotations
 
+from rednet_cupy.ops import conv_ladder
 from rednet_cupy.ops.device import KernelDevice
+from rednet_cupy.ops.versions import version
 from rednet_cupy.reference import conv2d as ref
 
 OP = "conv2d"
@@ -15,7 +19,10 @@ TILE, CO_TILE, THREADS = 16, 8, 256  # as #defined in kernels/conv2d.cu
 
 
 def forward_raw(dev: KernelDevice, x, w, b, padding: int):
-    """y = conv(x, w) + b for padding 0, 1 or 2; arguments already checked."""
+    """y = conv(x, w) + b for padding 0, 1 or 2; arguments already checked. Version 2
+    (kernels/conv2d.cu) is launched here, the other versions by conv_ladder.forward."""
+    if dev.conv != 2:
+        return conv_ladder.forward(dev, dev.conv, x, w, b, padding)
     n, c_in, h, wd = x.shape
     c_out = w.shape[0]
     ho, wo = h + 2 * padding - 2, wd + 2 * padding - 2
@@ -36,12 +43,8 @@ def flip(dev: KernelDevice, w):
 
 
 def weight_grad(dev: KernelDevice, dy, x, padding: int):
-    n, c_in, h, wd = x.shape
-    c_out = dy.shape[1]
-    dw = dev.empty((c_out, c_in, 3, 3))
-    dev.launch(OP, "conv2d_weight_grad", (c_in, c_out), (THREADS,),
-               (dy, x, dw, n, c_in, h, wd, c_out, padding))
-    return dw
+    """dw of a padding-p convolution of x whose output gradient is dy."""
+    return conv_ladder.weight_grad(dev, version(dev.conv).weight_grad, dy, x, padding)
 
 
 def bias_grad(dev: KernelDevice, dy):
@@ -55,6 +58,18 @@ def conv2d_forward(dev: KernelDevice, x, w, b, padding: int):
     dev.check(OP, x=x, w=w, b=b)
     p = ref.check_forward(OP, x, w, b, padding)
     return forward_raw(dev, x, w, b, p)
+
+
+def conv2d_relu_forward(dev: KernelDevice, x, w, b, padding: int):
+    """max(0, conv2d_forward(x, w, b, padding)): one kernel with the ReLU in its store on
+    version 6, the convolution then relu.cu's kernel on the others."""
+    dev.check(OP, x=x, w=w, b=b)
+    p = ref.check_forward(OP, x, w, b, padding)
+    if dev.conv == 6:
+        return conv_ladder.forward(dev, 6, x, w, b, p, relu=True)
+    from rednet_cupy.ops.relu import relu_forward
+
+    return relu_forward(dev, forward_raw(dev, x, w, b, p))
 
 
 def conv2d_backward(dev: KernelDevice, dy, x, w, padding: int):

@@ -28,6 +28,10 @@ class KernelDevice:
     # forgets to write shows up as NaN instead of whatever the allocator left there.
     # On by default on the emulator (cheap there); REDNET_POISON=1 turns it on for cuda.
     poison: bool = True
+    # Which version of the convolution ladder conv2d and deconv2d run (ops/versions.py), and
+    # the block shape version 6 chose for each layer shape (ops/conv_ladder.py).
+    conv: int = 2
+    tiles: dict[tuple, tuple[int, int]] = field(default_factory=dict)
     _functions: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def launch(self, op: str, kernel: str, grid, block, args, shared_mem: int = 0) -> None:
@@ -56,22 +60,29 @@ def blocks_for(n: int, threads: int = 256, cap: int = 4096) -> int:
     return max(1, min(cap, -(-n // threads)))
 
 
-def make_device(name: str) -> KernelDevice:
+def make_device(name: str, conv: int | None = None) -> KernelDevice:
+    """The device `name`, running version `conv` of the convolution ladder (None: the
+    device's default, see ops/versions.py)."""
+    from rednet_cupy.ops.versions import default
+
+    conv = default(name) if conv is None else conv
     if name == "emulate":
-        return KernelDevice("emulate", np, poison=os.environ.get("REDNET_POISON", "1") == "1")
+        return KernelDevice("emulate", np, poison=os.environ.get("REDNET_POISON", "1") == "1",
+                            conv=conv)
     ok, why = runtime.cuda_available()
     if not ok:
         raise RuntimeError(f"device 'cuda' is not usable here: {why}")
     import cupy
 
-    return KernelDevice("cuda", cupy, poison=os.environ.get("REDNET_POISON", "0") == "1")
+    return KernelDevice("cuda", cupy, poison=os.environ.get("REDNET_POISON", "0") == "1",
+                        conv=conv)
 
 
-def namespace(name: str) -> SimpleNamespace:
+def namespace(name: str, conv: int | None = None) -> SimpleNamespace:
     """The ops contract for a kernel device: every function bound to that device."""
     from rednet_cupy.ops import adam, conv2d, deconv2d, mse_loss, relu, skip_add
 
-    dev = make_device(name)
+    dev = make_device(name, conv)
     xp = dev.xp
     funcs = {
         "conv2d_forward": conv2d.conv2d_forward,
