@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import platform
 import shlex
 import shutil
 import subprocess
@@ -20,8 +21,12 @@ from pathlib import Path
 from .errors import CompilerNotFound, KernelError
 
 HEADER = Path(__file__).with_name("cuda_emu.h")
-FLAGS = ("-std=c++17", "-O2", "-fopenmp", "-shared", "-fPIC")
-SANITIZE_FLAGS = ("-std=c++17", "-fopenmp", "-shared", "-fPIC",
+# __shared__ arrays are thread_local in a dlopen()ed library, so every kernel reaches them
+# through the dynamic TLS model; on x86-64 TLS descriptors make that a load instead of a
+# __tls_get_addr() call (RED10 forward + backward on `emulate`: about 15% less CPU time).
+_TLS = ("-mtls-dialect=gnu2",) if platform.machine() in ("x86_64", "AMD64") else ()
+FLAGS = ("-std=c++17", "-O2", *_TLS, "-fopenmp", "-shared", "-fPIC")
+SANITIZE_FLAGS = ("-std=c++17", *_TLS, "-fopenmp", "-shared", "-fPIC",
                   "-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-O1")
 INSTALL_HINT = ("install a C++17 compiler with OpenMP (Debian/Ubuntu: apt-get install g++; "
                 "Fedora: dnf install gcc-c++; conda: conda install gxx) or set CXX to one")

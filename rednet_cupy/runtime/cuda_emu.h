@@ -34,8 +34,10 @@
 //     that leaves itself out of its mask, a width that is not a power of two up to 32, and
 //     lanes whose partners never arrive (they wait at a barrier or at a different
 //     collective) end the launch with an error naming kernel, block, warp, lanes and source
-//     lines: never a hang. __activemask() is the mask of the warp's lanes that have not
-//     exited (there is no divergence to observe here).
+//     lines: never a hang. __activemask() has no divergence to observe here: it waits until
+//     no fiber of the block can run, then returns the lanes of the warp that called it from
+//     the same source line (so a warp that is all there gets all its lanes, a partial warp
+//     its existing lanes, and lanes that went another way are left out).
 //   * Schedules: the order in which the worker runs the ready fibers, set per launch from
 //     Python (REDNET_EMU_SCHEDULE or runtime.schedule()): forward (thread 0 first), reverse,
 //     or random (a new seeded permutation at every barrier). A kernel correct on a GPU gives
@@ -185,11 +187,13 @@ rednet_emu_fiber_entry:
 namespace rednet_emu {
 
 enum State : unsigned char { kRun, kBarrier, kWarp, kDone };
-enum Op : unsigned char { kSyncwarp, kShfl, kShflUp, kShflDown, kShflXor, kBallot, kAny, kAll };
+enum Op : unsigned char {
+  kSyncwarp, kShfl, kShflUp, kShflDown, kShflXor, kBallot, kAny, kAll, kActive
+};
 inline const char* op_name(Op op) {
   static const char* const names[] = {"__syncwarp",       "__shfl_sync",     "__shfl_up_sync",
                                       "__shfl_down_sync", "__shfl_xor_sync", "__ballot_sync",
-                                      "__any_sync",       "__all_sync"};
+                                      "__any_sync",       "__all_sync",      "__activemask"};
   return names[op];
 }
 enum Schedule { kForward = 0, kReverse = 1, kRandom = 2 };
@@ -638,6 +642,36 @@ inline uint3 thread_index(int t) {
   return uint3{u % blockDim.x, (u / blockDim.x) % blockDim.y, u / (blockDim.x * blockDim.y)};
 }
 
+// __activemask() is answered once no fiber of the block can run any more: every lane of the
+// warp has then exited or waits somewhere, and the lanes waiting in __activemask() at the same
+// source line stand for the lanes a GPU would run there together. True if any were waiting.
+inline bool answer_activemask(Worker& w) {
+  bool any = false;
+  for (std::size_t warp = 0; warp < w.warp_waiting.size(); ++warp) {
+    const int base = int(warp) * 32;
+    for (unsigned waiting = w.warp_waiting[warp]; waiting; waiting &= waiting - 1) {
+      const Fiber& f = w.fibers[std::size_t(base + __builtin_ctz(waiting))];
+      if (f.state != kWarp || f.op != kActive) continue;
+      unsigned group = 0;
+      for (unsigned o = waiting; o; o &= o - 1) {
+        const Fiber& g = w.fibers[std::size_t(base + __builtin_ctz(o))];
+        if (g.state == kWarp && g.op == kActive && g.line == f.line &&
+            std::strcmp(g.file, f.file) == 0)
+          group |= 1u << (g.index & 31);
+      }
+      for (unsigned o = group; o; o &= o - 1) {
+        Fiber& g = w.fibers[std::size_t(base + __builtin_ctz(o))];
+        g.out = group;
+        g.state = kRun;
+        w.queue.push_back(g.index);
+      }
+      w.warp_waiting[warp] &= ~group;
+      any = true;
+    }
+  }
+  return any;
+}
+
 // Runs the block blockIdx on fibers. False (with w.error) when it fails.
 inline bool run_block_fibers(Worker& w) {
   for (int i = 0; i < w.threads; ++i) {
@@ -652,12 +686,14 @@ inline bool run_block_fibers(Worker& w) {
   for (;;) {
     order_queue(w);
     w.at_barrier = w.votes = 0;
-    while (w.head < w.queue.size()) {
-      Fiber& f = w.fibers[std::size_t(w.queue[w.head++])];
-      if (f.state != kRun) continue;
-      enter(w, f);
-      if (w.failed) return false;
-    }
+    do {
+      while (w.head < w.queue.size()) {
+        Fiber& f = w.fibers[std::size_t(w.queue[w.head++])];
+        if (f.state != kRun) continue;
+        enter(w, f);
+        if (w.failed) return false;
+      }
+    } while (answer_activemask(w));
     const int at_barrier = w.at_barrier, done = w.exited, count = w.votes;
     if (at_barrier + done < w.threads) {
       // Reports switch to no fiber: w.current is null, so fail() throws.
@@ -793,11 +829,12 @@ inline unsigned __activemask(const char* file = __builtin_FILE(), int line = __b
   rednet_emu::Worker& w = *rednet_emu::worker;
   if (w.launch->mode != rednet_emu::kFibers)
     rednet_emu::fail_no_fibers(w, "__activemask()", file, line);
-  const int base = w.current->index & ~31;
-  unsigned mask = 0;
-  for (int l = 0; l < 32 && base + l < w.threads; ++l)
-    if (w.fibers[std::size_t(base + l)].state != rednet_emu::kDone) mask |= 1u << l;
-  return mask;
+  rednet_emu::Fiber& f = *w.current;
+  f.op = rednet_emu::kActive, f.mask = 0, f.file = file, f.line = line;
+  f.state = rednet_emu::kWarp;
+  w.warp_waiting[std::size_t(f.index / 32)] |= 1u << (f.index & 31);
+  rednet_emu::leave(w, f, false);  // answered when the whole block waits (see run_block_fibers)
+  return unsigned(f.out);
 }
 
 // ---- atomics (return the old value, as CUDA's do) -------------------------------------
