@@ -25,8 +25,13 @@ HEADER = Path(__file__).with_name("cuda_emu.h")
 # through the dynamic TLS model; on x86-64 TLS descriptors make that a load instead of a
 # __tls_get_addr() call (RED10 forward + backward on `emulate`: about 15% less CPU time).
 _TLS = ("-mtls-dialect=gnu2",) if platform.machine() in ("x86_64", "AMD64") else ()
-FLAGS = ("-std=c++17", "-O2", *_TLS, "-fopenmp", "-shared", "-fPIC")
-SANITIZE_FLAGS = ("-std=c++17", *_TLS, "-fopenmp", "-shared", "-fPIC",
+# Every kernel library carries its own copy of the emulator (cuda_emu.h), whose layout can
+# differ from library to library (e.g. built with -DREDNET_EMU_UCONTEXT). Hidden visibility
+# and no STB_GNU_UNIQUE symbols (which the dynamic linker merges across RTLD_LOCAL libraries,
+# e.g. the statics of inline functions) keep each library's runtime state its own.
+_PRIVATE = ("-fvisibility=hidden", "-fno-gnu-unique")
+FLAGS = ("-std=c++17", "-O2", *_TLS, *_PRIVATE, "-fopenmp", "-shared", "-fPIC")
+SANITIZE_FLAGS = ("-std=c++17", *_TLS, *_PRIVATE, "-fopenmp", "-shared", "-fPIC",
                   "-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-O1")
 INSTALL_HINT = ("install a C++17 compiler with OpenMP (Debian/Ubuntu: apt-get install g++; "
                 "Fedora: dnf install gcc-c++; conda: conda install gxx) or set CXX to one")
@@ -92,7 +97,9 @@ def build(source: str, name: str, include_dirs: list[Path], extra_key: str = "")
     flag_list = flags()
     header = HEADER.read_text()
     key = hashlib.sha256()
-    for part in (source, header, " ".join(flag_list), compiler_version(command), extra_key):
+    # The command itself too: $CXX may carry options ("g++ -DX") that change the binary.
+    for part in (source, header, " ".join(flag_list), shlex.join(command),
+                 compiler_version(command), extra_key):
         key.update(part.encode())
         key.update(b"\0")
     out_dir = cache_dir() / "emulator"

@@ -86,7 +86,8 @@ def launchers(kernels: list[str]) -> str:
     out = ["\n#line 1 \"<rednet emulator launchers>\"\n"]
     for k in kernels:
         out.append(
-            f'extern "C" int rednet_launch_{k}(unsigned gx, unsigned gy, unsigned gz, '
+            f'extern "C" __attribute__((visibility("default"))) int rednet_launch_{k}('
+            f"unsigned gx, unsigned gy, unsigned gz, "
             f"unsigned bx, unsigned by, unsigned bz, std::size_t shared, void** args, "
             f"int mode, int schedule, unsigned long long seed, char* err, "
             f"std::size_t err_len) {{\n"
