@@ -69,18 +69,16 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cassert>
 #include <cmath>
+#include <cstdarg>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
-#include <random>
-#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -90,6 +88,11 @@
 #include <ucontext.h>
 #else
 #define REDNET_EMU_USE_UCONTEXT 0
+#endif
+
+#if defined(REDNET_EMU_RACECHECK)
+#include <dlfcn.h>
+#include <link.h>
 #endif
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -241,10 +244,12 @@ struct Worker {
   const LaunchInfo* launch = nullptr;
   int threads = 0;
   std::vector<unsigned> warp_waiting;  // per warp: the lanes that wait in a collective
+  std::vector<std::uint32_t> warp_gen;  // per warp: collectives completed (race check)
+  std::uint32_t epoch = 0;              // barrier intervals begun by this worker (race check)
   int at_barrier = 0, exited = 0, votes = 0;  // this barrier interval's counts
   bool failed = false;
-  std::string error;
-  std::mt19937_64 rng;
+  char error[4096] = {};
+  std::uint64_t rng = 0;  // the random schedule's state (splitmix64)
   unsigned char* dynamic_shared = nullptr;
   std::size_t dynamic_bytes = 0;
   const void* sched_stack = nullptr;  // AddressSanitizer: the worker thread's own stack
@@ -252,6 +257,21 @@ struct Worker {
   void* sched_fake = nullptr;
 #if REDNET_EMU_USE_UCONTEXT
   ucontext_t sched_context, dead_context;
+#endif
+#if defined(REDNET_EMU_RACECHECK)
+  struct ShadowWord {  // the last write to a 4-byte word of shared memory, and its readers
+    std::uint32_t w_epoch, r_epoch;
+    std::int32_t writer, reader, reader2;
+    std::uint32_t w_gen, r_gen, r2_gen;
+    const void *w_pc, *r_pc, *r2_pc;
+  };
+  bool race_on = false;
+  std::uintptr_t tls_lo = 0, tls_hi = 0, dyn_lo = 0, dyn_hi = 0, module_base = 0;
+  std::uintptr_t skip_lo[5] = {}, skip_hi[5] = {};  // the runtime's own thread_locals
+  std::vector<ShadowWord> shadow_store;
+  ShadowWord* shadow = nullptr;
+  std::size_t shadow_words = 0;
+  char race_message[1024] = {};
 #endif
   ~Worker() {
     const std::size_t page = std::size_t(sysconf(_SC_PAGESIZE));
@@ -358,34 +378,238 @@ inline void leave(Worker& w, Fiber& f, bool final) {
   asan_finish_switch(f.fake_stack, nullptr, nullptr);  // resumed, by whichever fiber
 }
 
-// Lane sets and thread sets as "0-15, 17, 20-31".
-inline std::string ranges(const std::vector<int>& items) {
-  std::string out;
-  char buf[32];
-  for (std::size_t i = 0; i < items.size();) {
-    std::size_t j = i;
-    while (j + 1 < items.size() && items[j + 1] == items[j] + 1) ++j;
-    if (j == i) std::snprintf(buf, sizeof buf, "%d", items[i]);
-    else std::snprintf(buf, sizeof buf, "%d-%d", items[i], items[j]);
-    out += out.empty() ? "" : ", ";
-    out += buf;
-    i = j + 1;
+// A message under construction (no <string>: it would double the time to build a kernel).
+struct Text {
+  char s[4096];
+  std::size_t n = 0;
+  Text() { s[0] = '\0'; }
+  __attribute__((format(printf, 2, 3))) Text& add(const char* format, ...) {
+    va_list args;
+    va_start(args, format);
+    if (n < sizeof s) {
+      const int k = std::vsnprintf(s + n, sizeof s - n, format, args);
+      if (k > 0) n = n + std::size_t(k) < sizeof s ? n + std::size_t(k) : sizeof s - 1;
+    }
+    va_end(args);
+    return *this;
   }
-  return out;
+  // Items (sorted) as "0-15, 17, 20-31".
+  Text& ranges(const int* items, std::size_t count) {
+    for (std::size_t i = 0; i < count;) {
+      std::size_t j = i;
+      while (j + 1 < count && items[j + 1] == items[j] + 1) ++j;
+      add(i ? ", " : "");
+      if (j == i) add("%d", items[i]);
+      else add("%d-%d", items[i], items[j]);
+      i = j + 1;
+    }
+    return *this;
+  }
+  Text& block(const Worker& w) {
+    return add("%s: block (%u, %u, %u)", w.launch->name, blockIdx.x, blockIdx.y, blockIdx.z);
+  }
+};
+
+// ---- race check (REDNET_EMU_RACECHECK) ---------------------------------------------------
+// Built with `-fsanitize=thread`, g++ puts a call to __tsan_readN / __tsan_writeN before
+// every memory access of the kernel; the emulator defines those functions itself (no
+// ThreadSanitizer runtime is linked). Each access to shared memory (this library's
+// thread_local block, where the __shared__ arrays live, and the dynamic shared buffer) is
+// checked against a shadow word per 4 bytes: the last writer and up to two readers in the
+// current barrier interval. A write and another thread's read or write of the same word in
+// one interval, with no __syncthreads() between them, is a race (two lanes of one warp are
+// ordered by a warp collective completed between their accesses). The first race ends the
+// launch; its message carries placeholders {pc:0x...} (code offsets) and {tls:0x...}
+// (thread_local offsets) that emulator.py turns into source lines and array names.
+#if defined(REDNET_EMU_RACECHECK)
+#define REDNET_NO_TSAN __attribute__((no_sanitize_thread))
+
+REDNET_NO_TSAN inline void race_where(const Worker& w, std::uintptr_t a, char* out,
+                                      std::size_t len) {
+  if (a >= w.dyn_lo && a < w.dyn_hi)
+    std::snprintf(out, len, "dynamic shared memory (extern __shared__), byte offset %lu",
+                  static_cast<unsigned long>(a - w.dyn_lo));
+  else std::snprintf(out, len, "{tls:0x%lx}", static_cast<unsigned long>(a - w.tls_lo));
 }
 
-inline std::string where_block(const Worker& w) {
-  char buf[160];
-  std::snprintf(buf, sizeof buf, "%s: block (%u, %u, %u)", w.launch->name, blockIdx.x,
-                blockIdx.y, blockIdx.z);
-  return buf;
+REDNET_NO_TSAN inline void race_report(Worker& w, std::uintptr_t a, const char* first_kind,
+                                       int first, const void* first_pc, const char* second_kind,
+                                       int second, const void* second_pc) {
+  if (w.failed) return;
+  char where[160];
+  race_where(w, a, where, sizeof where);
+  std::snprintf(w.race_message, sizeof w.race_message,
+                "%s: race on shared memory in block (%u, %u, %u): %s was %s by thread %d "
+                "(warp %d, lane %d) at {pc:0x%lx} and %s by thread %d (warp %d, lane %d) at "
+                "{pc:0x%lx} in the same barrier interval (no __syncthreads() between them)",
+                w.launch->name, blockIdx.x, blockIdx.y, blockIdx.z, where, first_kind, first,
+                first / 32, first % 32,
+                static_cast<unsigned long>(std::uintptr_t(first_pc) - w.module_base - 1),
+                second_kind, second, second / 32, second % 32,
+                static_cast<unsigned long>(std::uintptr_t(second_pc) - w.module_base - 1));
+  w.failed = true;  // the scheduler stops the block at the next switch
 }
+
+REDNET_NO_TSAN inline void race_access(const void* p, unsigned size, bool write,
+                                       const void* pc) {
+  Worker* wp = worker;
+  if (wp == nullptr || !wp->race_on) return;
+  Worker& w = *wp;
+  const std::uintptr_t a = std::uintptr_t(p);
+  std::size_t index;
+  if (a >= w.tls_lo && a < w.tls_hi) {
+    for (int k = 0; k < 5; ++k)
+      if (a >= w.skip_lo[k] && a < w.skip_hi[k]) return;
+    index = (a - w.tls_lo) / 4;
+  } else if (a >= w.dyn_lo && a < w.dyn_hi) {
+    index = (w.tls_hi - w.tls_lo + 3) / 4 + (a - w.dyn_lo) / 4;
+  } else {
+    return;
+  }
+  const int t = int(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z));
+  const std::uint32_t e = w.epoch, gen = w.warp_gen[std::size_t(t / 32)];
+  // Another thread's access is ordered with ours if it is in our warp and a collective of
+  // the warp completed since.
+  auto unordered = [&](int other, std::uint32_t other_gen) REDNET_NO_TSAN {
+    return other != t && (other / 32 != t / 32 || other_gen == gen);
+  };
+  const std::size_t words = (a + size - 1) / 4 - a / 4 + 1;
+  for (std::size_t i = 0; i < words && index + i < w.shadow_words; ++i) {
+    Worker::ShadowWord& s = w.shadow[index + i];
+    if (write) {
+      if (s.w_epoch == e && unordered(s.writer, s.w_gen))
+        return race_report(w, a, "written", s.writer, s.w_pc, "written", t, pc);
+      if (s.r_epoch == e && unordered(s.reader, s.r_gen))
+        return race_report(w, a, "read", s.reader, s.r_pc, "written", t, pc);
+      if (s.r_epoch == e && s.reader2 >= 0 && unordered(s.reader2, s.r2_gen))
+        return race_report(w, a, "read", s.reader2, s.r2_pc, "written", t, pc);
+      s.w_epoch = e, s.writer = t, s.w_gen = gen, s.w_pc = pc;
+    } else {
+      if (s.w_epoch == e && unordered(s.writer, s.w_gen))
+        return race_report(w, a, "written", s.writer, s.w_pc, "read", t, pc);
+      if (s.r_epoch != e) {
+        s.r_epoch = e, s.reader = t, s.r_gen = gen, s.r_pc = pc, s.reader2 = -1;
+      } else if (s.reader != t && s.reader2 < 0) {
+        s.reader2 = t, s.r2_gen = gen, s.r2_pc = pc;
+      }
+    }
+  }
+}
+
+REDNET_NO_TSAN inline int find_tls(dl_phdr_info* info, std::size_t, void* data) {
+  Worker& w = *static_cast<Worker*>(data);
+  if (info->dlpi_addr != w.module_base) return 0;
+  for (int i = 0; i < info->dlpi_phnum; ++i)
+    if (info->dlpi_phdr[i].p_type == PT_TLS && info->dlpi_tls_data) {
+      w.tls_lo = std::uintptr_t(info->dlpi_tls_data);
+      w.tls_hi = w.tls_lo + info->dlpi_phdr[i].p_memsz;
+    }
+  return 1;
+}
+
+// Per worker and launch: where this worker's shared memory lies, and a shadow for it.
+REDNET_NO_TSAN inline void race_setup(Worker& w, std::size_t shared_bytes) {
+  Dl_info info;
+  dladdr(reinterpret_cast<void*>(&find_tls), &info);
+  w.module_base = std::uintptr_t(info.dli_fbase);
+  w.tls_lo = w.tls_hi = 0;
+  dl_iterate_phdr(find_tls, &w);
+  w.dyn_lo = std::uintptr_t(w.dynamic_shared);
+  w.dyn_hi = w.dyn_lo + shared_bytes;
+  const void* own[5] = {&threadIdx, &blockIdx, &worker, &dynamic_shared, &w};
+  const std::size_t sizes[5] = {sizeof threadIdx, sizeof blockIdx, sizeof worker,
+                                sizeof dynamic_shared, sizeof w};
+  for (int k = 0; k < 5; ++k) {
+    w.skip_lo[k] = std::uintptr_t(own[k]);
+    w.skip_hi[k] = w.skip_lo[k] + sizes[k];
+  }
+  w.shadow_words = (w.tls_hi - w.tls_lo + 3) / 4 + (shared_bytes + 3) / 4;
+  if (w.shadow_store.size() < w.shadow_words) w.shadow_store.resize(w.shadow_words);
+  w.shadow = w.shadow_store.data();
+  w.race_message[0] = '\0';
+}
+
+#define REDNET_TSAN_ACCESS(N)                                                               \
+  extern "C" REDNET_NO_TSAN void __tsan_read##N(void* p) {                                  \
+    rednet_emu::race_access(p, N, false, __builtin_return_address(0));                     \
+  }                                                                                         \
+  extern "C" REDNET_NO_TSAN void __tsan_write##N(void* p) {                                 \
+    rednet_emu::race_access(p, N, true, __builtin_return_address(0));                      \
+  }                                                                                         \
+  extern "C" REDNET_NO_TSAN void __tsan_unaligned_read##N(void* p) {                        \
+    rednet_emu::race_access(p, N, false, __builtin_return_address(0));                     \
+  }                                                                                         \
+  extern "C" REDNET_NO_TSAN void __tsan_unaligned_write##N(void* p) {                       \
+    rednet_emu::race_access(p, N, true, __builtin_return_address(0));                      \
+  }
+REDNET_TSAN_ACCESS(1)
+REDNET_TSAN_ACCESS(2)
+REDNET_TSAN_ACCESS(4)
+REDNET_TSAN_ACCESS(8)
+REDNET_TSAN_ACCESS(16)
+#undef REDNET_TSAN_ACCESS
+extern "C" REDNET_NO_TSAN void __tsan_read_range(void* p, unsigned long size) {
+  rednet_emu::race_access(p, unsigned(size), false, __builtin_return_address(0));
+}
+extern "C" REDNET_NO_TSAN void __tsan_write_range(void* p, unsigned long size) {
+  rednet_emu::race_access(p, unsigned(size), true, __builtin_return_address(0));
+}
+extern "C" REDNET_NO_TSAN void __tsan_init() {}
+extern "C" REDNET_NO_TSAN void __tsan_func_entry(void*) {}
+extern "C" REDNET_NO_TSAN void __tsan_func_exit() {}
+
+// Atomics are checked by no one (they cannot race) and done for real.
+#define REDNET_TSAN_ATOMICS(N, T)                                                            \
+  extern "C" REDNET_NO_TSAN T __tsan_atomic##N##_load(const volatile void* a, int) {         \
+    return __atomic_load_n(static_cast<const volatile T*>(a), __ATOMIC_SEQ_CST);            \
+  }                                                                                          \
+  extern "C" REDNET_NO_TSAN void __tsan_atomic##N##_store(volatile void* a, T v, int) {      \
+    __atomic_store_n(static_cast<volatile T*>(a), v, __ATOMIC_SEQ_CST);                     \
+  }                                                                                          \
+  REDNET_TSAN_RMW(N, T, exchange, __atomic_exchange_n)                                       \
+  REDNET_TSAN_RMW(N, T, fetch_add, __atomic_fetch_add)                                       \
+  REDNET_TSAN_RMW(N, T, fetch_sub, __atomic_fetch_sub)                                       \
+  REDNET_TSAN_RMW(N, T, fetch_and, __atomic_fetch_and)                                       \
+  REDNET_TSAN_RMW(N, T, fetch_or, __atomic_fetch_or)                                         \
+  REDNET_TSAN_RMW(N, T, fetch_xor, __atomic_fetch_xor)                                       \
+  REDNET_TSAN_RMW(N, T, fetch_nand, __atomic_fetch_nand)                                     \
+  extern "C" REDNET_NO_TSAN bool __tsan_atomic##N##_compare_exchange_strong(                 \
+      volatile void* a, void* c, T v, int, int) {                                            \
+    return __atomic_compare_exchange_n(static_cast<volatile T*>(a), static_cast<T*>(c), v,   \
+                                       false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);           \
+  }                                                                                          \
+  extern "C" REDNET_NO_TSAN bool __tsan_atomic##N##_compare_exchange_weak(                   \
+      volatile void* a, void* c, T v, int, int) {                                            \
+    return __atomic_compare_exchange_n(static_cast<volatile T*>(a), static_cast<T*>(c), v,   \
+                                       false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);           \
+  }                                                                                          \
+  extern "C" REDNET_NO_TSAN T __tsan_atomic##N##_compare_exchange_val(volatile void* a, T c, \
+                                                                      T v, int, int) {       \
+    __atomic_compare_exchange_n(static_cast<volatile T*>(a), &c, v, false, __ATOMIC_SEQ_CST,  \
+                                __ATOMIC_SEQ_CST);                                           \
+    return c;                                                                                \
+  }
+#define REDNET_TSAN_RMW(N, T, op, builtin)                                                  \
+  extern "C" REDNET_NO_TSAN T __tsan_atomic##N##_##op(volatile void* a, T v, int) {          \
+    return builtin(static_cast<volatile T*>(a), v, __ATOMIC_SEQ_CST);                       \
+  }
+REDNET_TSAN_ATOMICS(8, unsigned char)
+REDNET_TSAN_ATOMICS(16, unsigned short)
+REDNET_TSAN_ATOMICS(32, unsigned int)
+REDNET_TSAN_ATOMICS(64, unsigned long)
+#undef REDNET_TSAN_ATOMICS
+#undef REDNET_TSAN_RMW
+extern "C" REDNET_NO_TSAN void __tsan_atomic_thread_fence(int) {
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+extern "C" REDNET_NO_TSAN void __tsan_atomic_signal_fence(int) {}
+#endif  // REDNET_EMU_RACECHECK
 
 // Ends the launch with `message`. In a fiber, the fiber is abandoned (its stack is reused by
 // the next launch); in plain-loop mode the C++ exception unwinds to the launch.
-[[noreturn]] inline void fail(Worker& w, std::string message) {
+[[noreturn]] inline void fail(Worker& w, const char* message) {
   w.failed = true;
-  w.error = std::move(message);
+  std::snprintf(w.error, sizeof w.error, "%s", message);
   if (w.current == nullptr) throw Failure{};
   Fiber& f = *w.current;
   f.state = kDone;
@@ -395,13 +619,12 @@ inline std::string where_block(const Worker& w) {
 
 [[noreturn]] inline void fail_no_fibers(Worker& w, const char* what, const char* file,
                                         int line) {
-  char buf[512];
-  std::snprintf(buf, sizeof buf,
-                "%s: %s at %s:%d in a kernel file run in plain-loop mode (the loader saw no "
-                "barrier or warp intrinsic in its text; name the intrinsic directly rather "
-                "than through a macro that builds its name)",
-                where_block(w).c_str(), what, file, line);
-  fail(w, buf);
+  Text t;
+  t.block(w).add(": %s at %s:%d in a kernel file run in plain-loop mode (the loader saw no "
+                 "barrier or warp intrinsic in its text; name the intrinsic directly rather "
+                 "than through a macro that builds its name)",
+                 what, file, line);
+  fail(w, t.s);
 }
 
 inline std::uint64_t shuffle_result(const Worker& w, int base, unsigned part, const Fiber& g) {
@@ -455,6 +678,7 @@ inline bool try_complete(Worker& w, int base, unsigned mask, Op op) {
     if (&g != w.current) w.queue.push_back(base + l);
   }
   w.warp_waiting[std::size_t(base / 32)] &= ~part;
+  ++w.warp_gen[std::size_t(base / 32)];
   return true;
 }
 
@@ -464,21 +688,19 @@ inline std::uint64_t collective(Op op, unsigned mask, std::uint64_t value, unsig
   if (w.launch->mode != kFibers) fail_no_fibers(w, op_name(op), file, line);
   Fiber& f = *w.current;
   const int lane = f.index & 31;
-  char buf[512];
   if (!((mask >> lane) & 1u)) {
-    std::snprintf(buf, sizeof buf,
-                  "%s, warp %d, lane %d (thread %d): %s(mask 0x%08x) at %s:%d leaves the "
-                  "calling lane out of its mask (every lane must name itself)",
-                  where_block(w).c_str(), f.index / 32, lane, f.index, op_name(op), mask, file,
-                  line);
-    fail(w, buf);
+    Text t;
+    t.block(w).add(", warp %d, lane %d (thread %d): %s(mask 0x%08x) at %s:%d leaves the "
+                   "calling lane out of its mask (every lane must name itself)",
+                   f.index / 32, lane, f.index, op_name(op), mask, file, line);
+    fail(w, t.s);
   }
   if (width < 1 || width > 32 || (width & (width - 1))) {
-    std::snprintf(buf, sizeof buf,
-                  "%s, warp %d, lane %d: %s(width %d) at %s:%d: width must be a power of two "
-                  "from 1 to 32",
-                  where_block(w).c_str(), f.index / 32, lane, op_name(op), width, file, line);
-    fail(w, buf);
+    Text t;
+    t.block(w).add(", warp %d, lane %d: %s(width %d) at %s:%d: width must be a power of two "
+                   "from 1 to 32",
+                   f.index / 32, lane, op_name(op), width, file, line);
+    fail(w, t.s);
   }
   f.op = op, f.mask = mask, f.value = value, f.arg = arg, f.width = width;
   f.file = file, f.line = line;
@@ -565,13 +787,14 @@ inline bool grow(Worker& w, int n) {
   return true;
 }
 
-inline std::string describe_wait(const Fiber& g) {
-  char buf[200];
-  if (g.state == kBarrier) std::snprintf(buf, sizeof buf, "wait at __syncthreads() at %s:%d",
-                                         g.file, g.line);
-  else std::snprintf(buf, sizeof buf, "wait in %s(mask 0x%08x) at %s:%d", op_name(g.op), g.mask,
-                     g.file, g.line);
-  return buf;
+inline void describe_wait(Text& t, const Fiber& g) {
+  if (g.state == kBarrier) t.add("wait at __syncthreads() at %s:%d", g.file, g.line);
+  else t.add("wait in %s(mask 0x%08x) at %s:%d", op_name(g.op), g.mask, g.file, g.line);
+}
+
+inline bool same_wait(const Fiber& a, const Fiber& b) {
+  return a.state == b.state && a.line == b.line && std::strcmp(a.file, b.file) == 0 &&
+         (a.state == kBarrier || (a.op == b.op && a.mask == b.mask));
 }
 
 // No fiber can run, and some wait in a warp collective: name them and what holds them up.
@@ -580,52 +803,75 @@ inline void report_stuck_warp(Worker& w) {
   for (int i = 0; i < w.threads && !first; ++i)
     if (w.fibers[std::size_t(i)].state == kWarp) first = &w.fibers[std::size_t(i)];
   const int base = first->index & ~31;
-  std::vector<int> waiting;
-  std::vector<std::pair<std::string, std::vector<int>>> absent;  // what they do instead
+  int waiting[32], n_waiting = 0;
+  unsigned absent = 0;  // named lanes that wait somewhere else
   for (int l = 0; l < 32 && base + l < w.threads; ++l) {
     const Fiber& g = w.fibers[std::size_t(base + l)];
     if (!((first->mask >> l) & 1u) || g.state == kDone) continue;
-    if (g.state == kWarp && g.op == first->op && g.mask == first->mask) {
-      waiting.push_back(l);
-      continue;
-    }
-    std::string what = describe_wait(g);
-    auto it = std::find_if(absent.begin(), absent.end(),
-                           [&](const auto& a) { return a.first == what; });
-    if (it == absent.end()) absent.push_back({what, {l}});
-    else it->second.push_back(l);
+    if (g.state == kWarp && g.op == first->op && g.mask == first->mask) waiting[n_waiting++] = l;
+    else absent |= 1u << l;
   }
-  char buf[400];
-  std::snprintf(buf, sizeof buf, "%s, warp %d: lanes %s %s, but lanes named in the mask never "
-                "arrive: ", where_block(w).c_str(), base / 32, ranges(waiting).c_str(),
-                describe_wait(*first).c_str());
-  std::string msg = buf;
-  for (std::size_t i = 0; i < absent.size(); ++i)
-    msg += (i ? "; lanes " : "lanes ") + ranges(absent[i].second) + " " + absent[i].first;
-  fail(w, msg + " (a warp collective needs every named lane that has not exited)");
+  Text t;
+  t.block(w).add(", warp %d: lanes ", base / 32).ranges(waiting, std::size_t(n_waiting));
+  t.add(" ");
+  describe_wait(t, *first);
+  t.add(", but lanes named in the mask never arrive: ");
+  for (bool next = false; absent; next = true) {  // one group per place they wait at
+    const Fiber& g = w.fibers[std::size_t(base + __builtin_ctz(absent))];
+    int group[32], n = 0;
+    for (unsigned o = absent; o; o &= o - 1) {
+      const int l = __builtin_ctz(o);
+      if (same_wait(w.fibers[std::size_t(base + l)], g)) group[n++] = l;
+    }
+    for (int i = 0; i < n; ++i) absent &= ~(1u << group[i]);
+    t.add(next ? "; lanes " : "lanes ").ranges(group, std::size_t(n)).add(" ");
+    describe_wait(t, g);
+  }
+  t.add(" (a warp collective needs every named lane that has not exited)");
+  fail(w, t.s);
 }
 
 inline void report_partial_barrier(Worker& w) {
-  std::vector<std::pair<std::string, std::vector<int>>> at;
-  std::vector<int> exited;
+  std::vector<int> exited, group;
+  std::vector<char> told(std::size_t(w.threads), 0);
+  Text t;
+  t.block(w).add(": __syncthreads() reached by only some threads: ");
+  bool next = false;
   for (int i = 0; i < w.threads; ++i) {
     const Fiber& g = w.fibers[std::size_t(i)];
-    if (g.state == kDone) {
-      exited.push_back(i);
-      continue;
-    }
-    char buf[200];
-    std::snprintf(buf, sizeof buf, "%s:%d", g.file, g.line);
-    auto it = std::find_if(at.begin(), at.end(), [&](const auto& a) { return a.first == buf; });
-    if (it == at.end()) at.push_back({buf, {i}});
-    else it->second.push_back(i);
+    if (g.state == kDone) exited.push_back(i);
+    if (g.state == kDone || told[std::size_t(i)]) continue;
+    group.clear();
+    for (int j = i; j < w.threads; ++j)
+      if (!told[std::size_t(j)] && w.fibers[std::size_t(j)].state == kBarrier &&
+          same_wait(w.fibers[std::size_t(j)], g)) {
+        group.push_back(j);
+        told[std::size_t(j)] = 1;
+      }
+    t.add(next ? "; threads " : "threads ").ranges(group.data(), group.size());
+    t.add(" wait at %s:%d", g.file, g.line);
+    next = true;
   }
-  std::string msg = where_block(w) + ": __syncthreads() reached by only some threads: ";
-  for (std::size_t i = 0; i < at.size(); ++i)
-    msg += (i ? "; threads " : "threads ") + ranges(at[i].second) + " wait at " + at[i].first;
-  msg += "; threads " + ranges(exited) + " exited without reaching it (every thread of a block "
-         "must reach each __syncthreads(); warps are threads 32w to 32w+31)";
-  fail(w, msg);
+  t.add("; threads ").ranges(exited.data(), exited.size());
+  t.add(" exited without reaching it (every thread of a block must reach each "
+        "__syncthreads(); warps are threads 32w to 32w+31)");
+  fail(w, t.s);
+}
+
+// The schedule's order for the fibers in w.queue.
+inline void permute(Worker& w) {
+  const std::size_t n = w.queue.size();
+  if (w.launch->schedule == kReverse) {
+    for (std::size_t i = 0; i < n / 2; ++i) std::swap(w.queue[i], w.queue[n - 1 - i]);
+  } else if (w.launch->schedule == kRandom) {
+    for (std::size_t i = n; i > 1; --i) {  // Fisher-Yates with splitmix64
+      std::uint64_t z = (w.rng += 0x9E3779B97F4A7C15ull);
+      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+      z ^= z >> 31;
+      std::swap(w.queue[i - 1], w.queue[std::size_t(z % i)]);
+    }
+  }
 }
 
 inline void order_queue(Worker& w) {
@@ -633,8 +879,7 @@ inline void order_queue(Worker& w) {
   w.head = 0;
   for (int i = 0; i < w.threads; ++i)
     if (w.fibers[std::size_t(i)].state == kRun) w.queue.push_back(i);
-  if (w.launch->schedule == kReverse) std::reverse(w.queue.begin(), w.queue.end());
-  else if (w.launch->schedule == kRandom) std::shuffle(w.queue.begin(), w.queue.end(), w.rng);
+  permute(w);
 }
 
 inline uint3 thread_index(int t) {
@@ -682,10 +927,12 @@ inline bool run_block_fibers(Worker& w) {
     prepare(w, f);
   }
   w.warp_waiting.assign(std::size_t((w.threads + 31) / 32), 0u);
+  w.warp_gen.assign(w.warp_waiting.size(), 0u);
   w.exited = 0;
   for (;;) {
     order_queue(w);
     w.at_barrier = w.votes = 0;
+    ++w.epoch;  // a new barrier interval
     do {
       while (w.head < w.queue.size()) {
         Fiber& f = w.fibers[std::size_t(w.queue[w.head++])];
@@ -721,14 +968,16 @@ inline bool run_block_fibers(Worker& w) {
 
 // Runs the block blockIdx as a loop over its threads (no barrier, no warp intrinsic).
 inline bool run_block_loop(Worker& w) {
+  ++w.epoch;
+  w.warp_gen.assign(std::size_t((w.threads + 31) / 32), 0u);
   w.queue.clear();
   for (int i = 0; i < w.threads; ++i) w.queue.push_back(i);
-  if (w.launch->schedule == kReverse) std::reverse(w.queue.begin(), w.queue.end());
-  else if (w.launch->schedule == kRandom) std::shuffle(w.queue.begin(), w.queue.end(), w.rng);
+  permute(w);
   try {
     for (int t : w.queue) {
       threadIdx = thread_index(t);
       w.launch->body(w.launch->ctx);
+      if (w.failed) return false;  // the race check found a race
     }
   } catch (const Failure&) {
     return false;
@@ -982,47 +1231,56 @@ int launch(void (*kernel)(P...), const char* name, unsigned gx, unsigned gy, uns
   Call<P...> call{kernel, args};
   const LaunchInfo info{name, &body<P...>, &call, mode, schedule, seed};
   const std::uint64_t blocks = std::uint64_t(gx) * gy * gz;
-  const int workers = int(std::min<std::uint64_t>(std::uint64_t(omp_get_max_threads()), blocks));
+  const std::uint64_t cores = std::uint64_t(omp_get_max_threads());
+  const int workers = int(cores < blocks ? cores : blocks);
   std::atomic<std::uint64_t> next{0};
   std::atomic<bool> failed{false};
-  std::string error;
+  char error[4096] = {};
 #pragma omp parallel num_threads(workers)
   {
     Worker& w = this_worker();
     w.launch = &info;
     w.threads = threads;
     w.failed = false;
-    w.error.clear();
+    w.error[0] = '\0';
     bool ok = true;
     if (mode == kFibers && !grow(w, threads)) {
       ok = false;
-      w.error = std::string(name) + ": could not map the fibers' stacks (mmap failed; is "
-                "REDNET_EMU_STACK_KIB too large?)";
+      std::snprintf(w.error, sizeof w.error, "%s: could not map the fibers' stacks (mmap "
+                    "failed; is REDNET_EMU_STACK_KIB too large?)", name);
     }
     // Exactly shared_bytes long (AddressSanitizer then sees an overrun), 16-byte aligned as
     // CUDA guarantees, and NaN-filled per block so that reading before writing is visible.
     w.dynamic_shared = static_cast<unsigned char*>(
         ::operator new[](shared_bytes ? shared_bytes : 1, std::align_val_t(16)));
     dynamic_shared = w.dynamic_shared;
+#if defined(REDNET_EMU_RACECHECK)
+    race_setup(w, shared_bytes);
+    w.race_on = true;
+#endif
     while (ok && !failed.load(std::memory_order_relaxed)) {
       const std::uint64_t b = next.fetch_add(1);
       if (b >= blocks) break;
       blockIdx = uint3{unsigned(b % gx), unsigned((b / gx) % gy),
                        unsigned(b / (std::uint64_t(gx) * gy))};
       std::memset(w.dynamic_shared, 0xFF, shared_bytes);
-      if (schedule == kRandom) w.rng.seed(block_seed(seed, b));
+      if (schedule == kRandom) w.rng = block_seed(seed, b);
       ok = mode == kFibers ? run_block_fibers(w) : run_block_loop(w);
     }
+#if defined(REDNET_EMU_RACECHECK)
+    w.race_on = false;
+    if (!ok && w.race_message[0]) std::snprintf(w.error, sizeof w.error, "%s", w.race_message);
+#endif
     if (!ok) {
 #pragma omp critical(rednet_emu_error)
-      if (!failed.exchange(true)) error = w.error;
+      if (!failed.exchange(true)) std::snprintf(error, sizeof error, "%s", w.error);
     }
     ::operator delete[](w.dynamic_shared, std::align_val_t(16));
     w.dynamic_shared = dynamic_shared = nullptr;
     w.launch = nullptr;
   }
   if (failed.load()) {
-    std::snprintf(err, err_len, "%s", error.c_str());
+    std::snprintf(err, err_len, "%s", error);
     return 1;
   }
   return 0;

@@ -25,6 +25,8 @@ import contextlib
 import ctypes
 import os
 import re
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,6 +157,45 @@ _SCALARS = {np.dtype(t): c for t, c in [
     (np.int64, ctypes.c_int64), (np.uint64, ctypes.c_uint64)]}
 
 
+def _tls_symbols(lib: Path) -> list[tuple[int, int, str]]:
+    """(offset, size, demangled name) of each thread_local of the library: the __shared__
+    arrays among them."""
+    readelf = shutil.which("readelf")
+    if readelf is None:
+        return []
+    done = subprocess.run([readelf, "-sW", "--demangle", str(lib)], capture_output=True,
+                          text=True, timeout=60)
+    out = []
+    for line in done.stdout.splitlines():
+        f = line.split(None, 7)
+        if len(f) == 8 and f[3] == "TLS" and int(f[2]) > 0:
+            out.append((int(f[1], 16), int(f[2]), f[7]))
+    return out
+
+
+def resolve_locations(message: str, lib: Path) -> str:
+    """Turn the race check's {pc:0x...} (code offsets in `lib`) into file:line, and its
+    {tls:0x...} (offsets in the library's thread_local block) into array name and offset."""
+    pcs = re.findall(r"\{pc:(0x[0-9a-f]+)\}", message)
+    addr2line = shutil.which("addr2line")
+    if pcs and addr2line:
+        done = subprocess.run([addr2line, "-e", str(lib), *pcs], capture_output=True,
+                              text=True, timeout=60)
+        lines = done.stdout.splitlines()
+        for pc, where in zip(pcs, lines, strict=False):
+            where = where.split(" (discriminator")[0]
+            message = message.replace(f"{{pc:{pc}}}", where if "??" not in where else pc)
+    tls = re.findall(r"\{tls:(0x[0-9a-f]+)\}", message)
+    if tls:
+        symbols = _tls_symbols(lib)
+        for off in tls:
+            o = int(off, 16)
+            name = next((f"__shared__ {n}, byte offset {o - v}" for v, size, n in symbols
+                         if v <= o < v + size), f"static shared memory at TLS offset {off}")
+            message = message.replace(f"{{tls:{off}}}", name)
+    return message
+
+
 class EmulatorModule:
     """A kernel source built for the CPU; `launch` runs one checked launch."""
 
@@ -195,4 +236,7 @@ class EmulatorModule:
             rc = self._entry[kernel](*grid, *block, shared_mem, argv, int(self.fibers),
                                      SCHEDULES.index(name), seed, err, len(err))
         if rc:
-            raise KernelError(err.value.decode(errors="replace"))
+            message = err.value.decode(errors="replace")
+            if "{pc:" in message or "{tls:" in message:
+                message = resolve_locations(message, self.path)
+            raise KernelError(message)

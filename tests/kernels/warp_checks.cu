@@ -66,6 +66,14 @@ extern "C" __global__ void syncwarp_swap(const float* x, float* y) {
     y[g] = s[t ^ 1];
 }
 
+// The same without __syncwarp: a race between the lanes of a warp.
+extern "C" __global__ void syncwarp_swap_racy(const float* x, float* y) {
+    __shared__ float s[64];
+    const int t = threadIdx.x, g = blockIdx.x * blockDim.x + t;
+    s[t] = x[g];
+    y[g] = s[t ^ 1];
+}
+
 // Each thread writes the __activemask() of its warp (all lanes present and running).
 extern "C" __global__ void active_masks(unsigned* out) {
     out[blockIdx.x * blockDim.x + threadIdx.x] = __activemask();
