@@ -44,7 +44,9 @@ def f32(rng, *shape):
     return rng.standard_normal(shape).astype(np.float32)
 
 
-def test_every_op_runs_clean_under_the_race_check(racecheck):
+def test_the_project_kernels_with_shared_memory_run_clean(racecheck):
+    """conv2d.cu (also deconv2d's kernels) and mse_loss.cu: the files with __shared__ arrays
+    and barriers. The others use no shared memory, so they cannot race there."""
     from rednet_cupy import reference as R
 
     F = namespace("emulate")  # a fresh namespace: its kernels are built in race-check mode
@@ -55,17 +57,9 @@ def test_every_op_runs_clean_under_the_race_check(racecheck):
     for g, e in zip(F.conv2d_backward(y, x, w, 1), R.conv2d_backward(y, x, w, 1),
                     strict=True):
         np.testing.assert_allclose(g, e, rtol=1e-3, atol=1e-3)
-    xd, wd, bd = f32(rng, 2, 9, 5, 7), f32(rng, 9, 3, 3, 3), f32(rng, 3)
-    yd = F.deconv2d_forward(xd, wd, bd, 0)
-    F.deconv2d_backward(yd, xd, wd, 0)
     pred, target = f32(rng, 3, 2, 17, 33), f32(rng, 3, 2, 17, 33)
     loss = F.mse_loss_forward(pred, target)
     assert abs(float(loss) - float(((pred - target) ** 2).mean())) < 1e-4
-    F.mse_loss_backward(pred, target)
-    F.relu_backward(F.relu_forward(x), x)
-    F.skip_add_forward(x, x)
-    p, g = f32(rng, 100), f32(rng, 100)
-    F.adam_step(p, g, np.zeros_like(p), np.zeros_like(p), 1, 1e-3)
 
 
 def test_test_kernels_without_races_run_clean(racecheck):

@@ -44,6 +44,12 @@
 //     the same result under every schedule; a missing barrier usually does not.
 //   * Plain-loop mode: a kernel file that uses no barrier and no warp intrinsic (the loader
 //     looks at its text) runs each block as a loop over its threads, without fibers.
+//   * Race check (REDNET_EMU_RACECHECK=1, a separate build): every shared-memory access is
+//     checked against the other threads' accesses of the same barrier interval; a word
+//     written by one thread and read or written by another with no __syncthreads() between
+//     them (two lanes of a warp are also ordered by a warp collective both completed) ends
+//     the launch naming kernel, block, array and byte offset, both threads and both source
+//     lines. See the section "race check" below.
 //   * Atomics are OpenMP atomics / GCC __atomic builtins: correct across workers.
 //
 // Limits (what a GPU does that this does not):
@@ -57,6 +63,11 @@
 //     tensor cores, __match_any_sync / __reduce_*_sync.
 //   * A fiber's stack is small: a kernel with large local arrays, or deep recursion, hits the
 //     guard page (a segmentation fault) unless REDNET_EMU_STACK_KIB is raised.
+//   * The race check sees shared memory only (not global memory, not races between blocks),
+//     and not accesses made inside library calls (memcpy, memset).
+//   * Speed: the kernels' arithmetic runs one thread at a time on a core, as scalar code
+//     (RED10 forward + backward is tens of times slower than the NumPy `cpu` device); a
+//     barrier costs one context switch per thread.
 //
 // Under nvcc (__CUDACC__) this header is empty, so a kernel that includes it stays valid CUDA.
 #ifndef REDNET_CUDA_EMU_H
