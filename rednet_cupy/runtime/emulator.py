@@ -17,6 +17,10 @@ Every launch runs under a schedule, the order in which a block's ready threads r
 "forward", "reverse" or "random" (a seeded permutation at every barrier). The default comes
 from REDNET_EMU_SCHEDULE ("forward", "reverse", "random" or "random:<seed>"); `schedule()`
 overrides it for a `with` block.
+
+With REDNET_EMU_RACECHECK=1 the kernels are built instrumented (compiler.py) and a race on
+shared memory ends the launch; `resolve_locations` turns the code and thread_local offsets
+in its message into source lines and array names, with binutils' addr2line and readelf.
 """
 
 from __future__ import annotations
