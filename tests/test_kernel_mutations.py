@@ -138,33 +138,29 @@ def test_a_mutated_kernel_fails_the_comparison(name):
 
 
 # (b) The barrier between the loads of a channel's patch and weights and their use, taken
-# out: a race. The emulator runs a block's 256 threads as real OS threads, so a thread can
-# read its neighbours' patch values (and the weights, written by threads 0-71 only) before
-# they are written, and gets the previous input channel's (the static shared array keeps
-# them). Several channels, so stale values differ from fresh ones, and many blocks, so the
-# race has many chances: each run of a block that computes with a stale value gives a wrong
-# output, and one wrong output is enough. Whether and where it happens depends on how the
-# OS schedules the threads, so a run could in principle be clean; the test tries up to
-# three runs and asserts that at least one is caught. In practice (2 cores, 256 threads,
-# OMP_WAIT_POLICY=passive) the first run is always caught: thread t's first reads are of
-# values written by threads t+1, t+18, ... that have usually not been scheduled yet.
+# out: a race. The emulator runs a block's 256 threads as fibers that switch only at a
+# barrier, so without this one each thread computes with the patch and weights as they are
+# when its turn comes: under the forward schedule thread t reads values that threads t+1,
+# t+18, ... have not written yet (the previous channel's, or the previous block's), under
+# the reverse schedule threads 255, 254, ... read values that threads below them have not
+# written, and a random order mixes both. Several channels, so stale values differ from
+# fresh ones. The result no longer depends on how the OS schedules threads: each schedule
+# catches the race on every run.
 RACE_SHAPE = (2, 6, 9, 33, 37, 1)
 BARRIER = "__syncthreads();  // the patch and weights are complete before anyone reads them"
 
 
-def test_a_missing_barrier_is_caught_with_real_concurrency():
+@pytest.mark.parametrize("schedule", ["forward", "reverse", "random"])
+def test_a_missing_barrier_is_caught(schedule):
     text = source("conv2d")
-    original = conv_forward_error(device_with("conv2d", "conv2d_forward", text,
-                                              "conv2d_original"), RACE_SHAPE)
-    assert original < PASS, f"the unmutated conv2d.cu fails: rel error {original:.2e}"
-    racy = device_with("conv2d", "conv2d_forward",
-                       mutate(text, BARRIER, "/* barrier removed */"), "conv2d_no_barrier")
-    errors = []
-    for seed in range(3):
-        errors.append(conv_forward_error(racy, RACE_SHAPE, seed))
-        if errors[-1] > FAIL:
-            break
-    assert errors[-1] > FAIL, f"the race went unnoticed in {len(errors)} runs: {errors}"
+    with runtime.schedule(schedule, seed=1):
+        original = conv_forward_error(device_with("conv2d", "conv2d_forward", text,
+                                                  "conv2d_original"), RACE_SHAPE)
+        assert original < PASS, f"the unmutated conv2d.cu fails: rel error {original:.2e}"
+        racy = device_with("conv2d", "conv2d_forward",
+                           mutate(text, BARRIER, "/* barrier removed */"), "conv2d_no_barrier")
+        error_racy = conv_forward_error(racy, RACE_SHAPE)
+    assert error_racy > FAIL, f"the race went unnoticed under {schedule}: {error_racy:.2e}"
 
 
 # ---- the convolution ladder (ops/versions.py): the same tests catch its typical bugs ----

@@ -13,15 +13,16 @@ import subprocess
 from typing import Any
 
 from .compiler import cache_dir, compiler_command, compiler_version, sanitizer_env, sanitizing
+from .emulator import SCHEDULES, current_schedule, schedule
 from .errors import CompilerNotFound, KernelError, LaunchError
 from .gpu import cuda_available
 from .loader import Function, Module, kernel_dir, load, load_source
 from .signature import Param, parse_kernels
 
 __all__ = [
-    "CompilerNotFound", "Function", "KernelError", "LaunchError", "Module", "Param",
-    "cache_dir", "cuda_available", "info", "kernel_dir", "load", "load_source",
-    "parse_kernels", "sanitizer_env",
+    "SCHEDULES", "CompilerNotFound", "Function", "KernelError", "LaunchError", "Module",
+    "Param", "cache_dir", "cuda_available", "current_schedule", "info", "kernel_dir", "load",
+    "load_source", "parse_kernels", "sanitizer_env", "schedule",
 ]
 
 

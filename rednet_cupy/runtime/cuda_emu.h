@@ -4,29 +4,70 @@
 // `g++ -fopenmp -include cuda_emu.h`, so the very source that CuPy compiles for the GPU runs
 // here too. What a launch does:
 //
-//   * Blocks run one after another (blockIdx.x fastest, then y, then z). blockIdx, blockDim
-//     and gridDim are therefore plain globals.
-//   * The threads of one block run concurrently, as an OpenMP team of blockDim.x*y*z real OS
-//     threads; threadIdx is thread_local (x fastest, as on a GPU). Because the threads really
-//     run at the same time, a missing __syncthreads() is a real race here, as it is on a GPU.
-//   * __syncthreads() is an OpenMP barrier of that team.
-//   * __shared__ is `static`: with one block alive at a time, a function-static array is that
-//     block's shared memory, seen by all its threads. `extern __shared__ T s[];` (dynamic
-//     shared memory) is rewritten by the loader (emulator.py) into a pointer to a per-launch
-//     buffer, 16-byte aligned and filled with 0xFF bytes (NaN as float) so that reading it
-//     before writing it shows up.
-//   * Atomics are OpenMP atomics / GCC __atomic builtins: correct, not fast.
+//   * Blocks are spread over the cores: an OpenMP team of workers (omp_get_max_threads(), at
+//     most one per block) takes blocks from a shared counter, each worker running one block
+//     at a time. blockIdx and threadIdx are thread_local (x fastest, as on a GPU); blockDim
+//     and gridDim are plain globals (one launch at a time in a process).
+//   * __shared__ is `static thread_local`: each worker has its own copy of every shared array,
+//     and a worker runs one block at a time, so that copy is the running block's shared
+//     memory. `extern __shared__ T s[];` (dynamic shared memory) is rewritten by the loader
+//     (emulator.py) into a pointer to the worker's buffer: exactly as long as the launch asks,
+//     16-byte aligned, and filled with 0xFF bytes (NaN as float) at the start of every block,
+//     so that reading it before writing it shows up.
+//   * The threads of a block are user-level fibers, one per CUDA thread, each on its own
+//     stack (64 KiB, 256 KiB under AddressSanitizer, REDNET_EMU_STACK_KIB to change) with an
+//     inaccessible guard page below it. A fiber runs until it reaches a barrier, a warp
+//     collective or its end; then the worker switches to the next fiber (a few instructions
+//     on x86-64, hand-written below; ucontext elsewhere). So a barrier costs a context switch
+//     per thread, not an OS wake-up.
+//   * __syncthreads() (and _count/_and/_or): when every fiber of the block waits at a barrier,
+//     all are released. A barrier reached by only some threads while the others have exited
+//     ends the launch with an error naming kernel, block, threads and source lines.
+//   * Warps: threads form warps of 32 by linear thread index, as on a GPU. __shfl_sync,
+//     __shfl_up_sync, __shfl_down_sync, __shfl_xor_sync (with width), __ballot_sync,
+//     __any_sync, __all_sync and __syncwarp are collectives of the lanes named in the mask:
+//     a lane waits until every named lane that has not exited arrives at the same intrinsic
+//     with the same mask, then all get the GPU's result (shfl_up/down/xor from a lane outside
+//     the width segment returns the caller's own value; __shfl_sync takes srcLane modulo
+//     width). Reading from a named lane that has exited, or from a lane outside the mask,
+//     is undefined on a GPU and returns all-one bits here (NaN as float, -1 as int). A lane
+//     that leaves itself out of its mask, a width that is not a power of two up to 32, and
+//     lanes whose partners never arrive (they wait at a barrier or at a different
+//     collective) end the launch with an error naming kernel, block, warp, lanes and source
+//     lines: never a hang. __activemask() has no divergence to observe here: it waits until
+//     no fiber of the block can run, then returns the lanes of the warp that called it from
+//     the same source line (so a warp that is all there gets all its lanes, a partial warp
+//     its existing lanes, and lanes that went another way are left out).
+//   * Schedules: the order in which the worker runs the ready fibers, set per launch from
+//     Python (REDNET_EMU_SCHEDULE or runtime.schedule()): forward (thread 0 first), reverse,
+//     or random (a new seeded permutation at every barrier). A kernel correct on a GPU gives
+//     the same result under every schedule; a missing barrier usually does not.
+//   * Plain-loop mode: a kernel file that uses no barrier and no warp intrinsic (the loader
+//     looks at its text) runs each block as a loop over its threads, without fibers.
+//   * Race check (REDNET_EMU_RACECHECK=1, a separate build): every shared-memory access is
+//     checked against the other threads' accesses of the same barrier interval; a word
+//     written by one thread and read or written by another with no __syncthreads() between
+//     them (two lanes of a warp are also ordered by a warp collective both completed) ends
+//     the launch naming kernel, block, array and byte offset, both threads and both source
+//     lines. See the section "race check" below.
+//   * Atomics are OpenMP atomics / GCC __atomic builtins: correct across workers.
 //
 // Limits (what a GPU does that this does not):
-//   * No warps: __shfl*_sync, __ballot_sync, __activemask and warp-synchronous code do not
-//     exist here (using one stops the build with a message). warpSize is 32 for arithmetic.
-//   * Static __shared__ memory keeps its contents from one block to the next (on a GPU it is
-//     undefined at block start) and is not NaN-filled; only dynamic shared memory is.
-//   * Blocks are sequential, so blocks that wait for each other (spin on a flag set by another
-//     block) hang. Fine for every kernel whose blocks are independent, as CUDA requires.
-//   * No streams, events, textures, __constant__ uploads, cooperative groups, half floats.
-//   * A __syncthreads() reached by only some threads of a block hangs (undefined on a GPU).
-//   * Speed: thousands of OS-thread switches per block; made for tests, not for training.
+//   * Static __shared__ memory keeps its contents from one block to the next on the same
+//     worker (on a GPU it is undefined at block start) and is not NaN-filled; only dynamic
+//     shared memory is.
+//   * Blocks that wait for each other (spin on a flag set by another block) may hang: a worker
+//     runs its block to the end before it takes another. Fine for every kernel whose blocks
+//     are independent, as CUDA requires.
+//   * No streams, events, textures, __constant__ uploads, cooperative groups, half floats,
+//     tensor cores, __match_any_sync / __reduce_*_sync.
+//   * A fiber's stack is small: a kernel with large local arrays, or deep recursion, hits the
+//     guard page (a segmentation fault) unless REDNET_EMU_STACK_KIB is raised.
+//   * The race check sees shared memory only (not global memory, not races between blocks),
+//     and not accesses made inside library calls (memcpy, memset).
+//   * Speed: the kernels' arithmetic runs one thread at a time on a core, as scalar code
+//     (RED10 forward + backward is tens of times slower than the NumPy `cpu` device); a
+//     barrier costs one context switch per thread.
 //
 // Under nvcc (__CUDACC__) this header is empty, so a kernel that includes it stays valid CUDA.
 #ifndef REDNET_CUDA_EMU_H
@@ -35,9 +76,14 @@
 
 #include <math.h>
 #include <omp.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cassert>
 #include <cmath>
+#include <cstdarg>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -46,6 +92,24 @@
 #include <new>
 #include <type_traits>
 #include <utility>
+#include <vector>
+
+#if !defined(__x86_64__) || defined(REDNET_EMU_UCONTEXT)
+#define REDNET_EMU_USE_UCONTEXT 1
+#include <ucontext.h>
+#else
+#define REDNET_EMU_USE_UCONTEXT 0
+#endif
+
+#if defined(REDNET_EMU_RACECHECK)
+#include <dlfcn.h>
+#include <link.h>
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
 
 // ---- qualifiers: all meaningless on a CPU except __shared__ ------------------------------
 // g++ understands __restrict__ natively, so it is left alone.
@@ -58,7 +122,7 @@
 #define __noinline__ __attribute__((noinline))
 #define __launch_bounds__(...)
 #define __align__(n) __attribute__((aligned(n)))
-#define __shared__ static
+#define __shared__ static thread_local
 
 // ---- built-in variables -----------------------------------------------------------------
 struct uint3 {
@@ -74,8 +138,9 @@ struct dim3 {
 };
 
 // `static`: internal linkage gives the cheaper local-dynamic TLS model in a shared library.
+// threadIdx is set by the worker each time it switches to a fiber.
 static thread_local uint3 threadIdx;
-static uint3 blockIdx;
+static thread_local uint3 blockIdx;
 static dim3 blockDim;
 static dim3 gridDim;
 static constexpr int warpSize = 32;
@@ -90,36 +155,947 @@ inline float4 make_float4(float x, float y, float z, float w) { return float4{x,
 inline int2 make_int2(int x, int y) { return int2{x, y}; }
 inline int4 make_int4(int x, int y, int z, int w) { return int4{x, y, z, w}; }
 
-// ---- synchronisation ------------------------------------------------------------------
-// An orphaned barrier: it binds to the team running the current block (see launch below).
-inline void __syncthreads() {
-#pragma omp barrier
-}
+// ---- fibers --------------------------------------------------------------------------------
+// The context switch saves the callee-saved registers on the old stack, stores the stack
+// pointer, loads the new one and pops the registers saved there: everything else the C++
+// calling convention already lets a call clobber. A new fiber's stack is prepared so that
+// the first switch to it "returns" into rednet_emu_fiber_entry, which calls r13(r12).
+#if !REDNET_EMU_USE_UCONTEXT
+extern "C" void rednet_emu_swap(void** save_sp, void* load_sp);
+extern "C" void rednet_emu_fiber_entry();
+asm(R"(
+  .text
+  .p2align 4
+  .globl rednet_emu_swap
+  .hidden rednet_emu_swap
+  .type rednet_emu_swap, @function
+rednet_emu_swap:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+  .size rednet_emu_swap, .-rednet_emu_swap
+  .p2align 4
+  .globl rednet_emu_fiber_entry
+  .hidden rednet_emu_fiber_entry
+  .type rednet_emu_fiber_entry, @function
+rednet_emu_fiber_entry:
+  movq %r12, %rdi
+  callq *%r13
+  ud2
+  .size rednet_emu_fiber_entry, .-rednet_emu_fiber_entry
+)");
+#endif
 
 namespace rednet_emu {
-inline int sync_count(int predicate) {
-  static int count;  // one block at a time, so one counter is the block's counter
-#pragma omp barrier
-#pragma omp single
-  count = 0;  // `single` ends with a barrier: everyone sees 0 before adding
-  if (predicate) {
-#pragma omp atomic
-    count += 1;
+
+enum State : unsigned char { kRun, kBarrier, kWarp, kDone };
+enum Op : unsigned char {
+  kSyncwarp, kShfl, kShflUp, kShflDown, kShflXor, kBallot, kAny, kAll, kActive
+};
+inline const char* op_name(Op op) {
+  static const char* const names[] = {"__syncwarp",       "__shfl_sync",     "__shfl_up_sync",
+                                      "__shfl_down_sync", "__shfl_xor_sync", "__ballot_sync",
+                                      "__any_sync",       "__all_sync",      "__activemask"};
+  return names[op];
+}
+enum Schedule { kForward = 0, kReverse = 1, kRandom = 2 };
+enum Mode { kLoop = 0, kFibers = 1 };
+
+struct Fiber {
+  void* sp = nullptr;
+  unsigned char* stack = nullptr;  // lowest usable byte; the guard page lies just below
+  std::size_t stack_size = 0;
+  uint3 tid{};
+  int index = 0;  // linear thread index in the block
+  State state = kDone;
+  Op op = kSyncwarp;  // what it waits in (kWarp), with which operands
+  unsigned mask = 0;
+  int width = 32;
+  unsigned arg = 0;
+  std::uint64_t value = 0, out = 0;
+  int pred = 0, result = 0;  // barrier predicate, and what __syncthreads_count returns
+  const char* file = "";     // where it waits
+  int line = 0;
+  void* fake_stack = nullptr;  // AddressSanitizer's bookkeeping for this stack
+#if REDNET_EMU_USE_UCONTEXT
+  ucontext_t context;
+#endif
+};
+
+struct LaunchInfo {
+  const char* name;
+  void (*body)(void*);  // runs the kernel for the current threadIdx/blockIdx
+  void* ctx;
+  int mode, schedule;
+  std::uint64_t seed;
+};
+
+// Raised in plain-loop mode, where no fiber can be abandoned instead.
+struct Failure {};
+
+struct Worker {
+  std::vector<Fiber> fibers;  // stacks are kept from launch to launch
+  std::vector<int> queue;     // fibers to run, in schedule order
+  std::size_t head = 0;
+  void* sched_sp = nullptr;
+  void* dead_sp = nullptr;  // where a fiber that never resumes saves its stack pointer
+  Fiber* current = nullptr;
+  const LaunchInfo* launch = nullptr;
+  int threads = 0;
+  std::vector<unsigned> warp_waiting;  // per warp: the lanes that wait in a collective
+  std::vector<std::uint32_t> warp_gen;  // per warp: collectives completed (race check)
+  std::uint32_t epoch = 0;              // barrier intervals begun by this worker (race check)
+  int at_barrier = 0, exited = 0, votes = 0;  // this barrier interval's counts
+  bool failed = false;
+  char error[4096] = {};
+  std::uint64_t rng = 0;  // the random schedule's state (splitmix64)
+  unsigned char* dynamic_shared = nullptr;
+  std::size_t dynamic_bytes = 0;
+  const void* sched_stack = nullptr;  // AddressSanitizer: the worker thread's own stack
+  std::size_t sched_stack_size = 0;
+  void* sched_fake = nullptr;
+#if REDNET_EMU_USE_UCONTEXT
+  ucontext_t sched_context, dead_context;
+#endif
+#if defined(REDNET_EMU_RACECHECK)
+  struct ShadowWord {  // the last write to a 4-byte word of shared memory, and its readers
+    std::uint32_t w_epoch, r_epoch;
+    std::int32_t writer, reader, reader2;
+    std::uint32_t w_gen, r_gen, r2_gen;
+    const void *w_pc, *r_pc, *r2_pc;
+  };
+  bool race_on = false;
+  std::uintptr_t tls_lo = 0, tls_hi = 0, dyn_lo = 0, dyn_hi = 0, module_base = 0;
+  std::uintptr_t skip_lo[5] = {}, skip_hi[5] = {};  // the runtime's own thread_locals
+  std::vector<ShadowWord> shadow_store;
+  ShadowWord* shadow = nullptr;
+  std::size_t shadow_words = 0;
+  char race_message[1024] = {};
+#endif
+  ~Worker() {
+    const std::size_t page = std::size_t(sysconf(_SC_PAGESIZE));
+    for (Fiber& f : fibers)
+      if (f.stack) munmap(f.stack - page, f.stack_size + page);
   }
-#pragma omp barrier
-  const int result = count;
-#pragma omp barrier
-  return result;
+};
+
+static thread_local Worker* worker = nullptr;
+
+// This launch's dynamic shared memory for the calling worker (`extern __shared__`
+// declarations are rewritten to it).
+static thread_local unsigned char* dynamic_shared = nullptr;
+
+inline Worker& this_worker() {
+  static thread_local Worker w;
+  worker = &w;
+#if defined(__SANITIZE_ADDRESS__)
+  if (!w.sched_stack) {  // AddressSanitizer must be told the worker thread's stack
+    pthread_attr_t attr;
+    void* addr = nullptr;
+    pthread_getattr_np(pthread_self(), &attr);
+    pthread_attr_getstack(&attr, &addr, &w.sched_stack_size);
+    pthread_attr_destroy(&attr);
+    w.sched_stack = addr;
+  }
+#endif
+  return w;
+}
+
+inline std::size_t stack_bytes() {
+  static const std::size_t bytes = [] {
+    std::size_t kib = 64;
+#if defined(__SANITIZE_ADDRESS__)
+    kib = 256;  // instrumented frames carry red zones
+#endif
+    if (const char* e = std::getenv("REDNET_EMU_STACK_KIB"))
+      if (std::atol(e) > 0) kib = std::size_t(std::atol(e));
+    const std::size_t page = std::size_t(sysconf(_SC_PAGESIZE));
+    return (kib * 1024 + page - 1) / page * page;
+  }();
+  return bytes;
+}
+
+inline void asan_start_switch(void** fake, const void* bottom, std::size_t size) {
+#if defined(__SANITIZE_ADDRESS__)
+  __sanitizer_start_switch_fiber(fake, bottom, size);
+#else
+  (void)fake, (void)bottom, (void)size;
+#endif
+}
+inline void asan_finish_switch(void* fake, const void** bottom, std::size_t* size) {
+#if defined(__SANITIZE_ADDRESS__)
+  __sanitizer_finish_switch_fiber(fake, bottom, size);
+#else
+  (void)fake, (void)bottom, (void)size;
+#endif
+}
+
+// Scheduler -> fiber; returns when no fiber of the queue is left to run, or one failed.
+inline void enter(Worker& w, Fiber& f) {
+  w.current = &f;
+  threadIdx = f.tid;
+  asan_start_switch(&w.sched_fake, f.stack, f.stack_size);
+#if REDNET_EMU_USE_UCONTEXT
+  swapcontext(&w.sched_context, &f.context);
+#else
+  rednet_emu_swap(&w.sched_sp, f.sp);
+#endif
+  asan_finish_switch(w.sched_fake, nullptr, nullptr);
+  w.current = nullptr;
+}
+
+// Fiber f stops (waits, or `final`: exits or fails, never to be resumed): switch straight to
+// the next runnable fiber of the queue, or back to the scheduler when there is none. One
+// switch per fiber and barrier, not two.
+inline void leave(Worker& w, Fiber& f, bool final) {
+  Fiber* next = nullptr;
+  while (!w.failed && w.head < w.queue.size()) {
+    Fiber& g = w.fibers[std::size_t(w.queue[w.head++])];
+    if (g.state == kRun) {
+      next = &g;
+      break;
+    }
+  }
+  void** fake = final ? nullptr : &f.fake_stack;
+  if (next) {
+    w.current = next;
+    threadIdx = next->tid;
+    asan_start_switch(fake, next->stack, next->stack_size);
+#if REDNET_EMU_USE_UCONTEXT
+    swapcontext(final ? &w.dead_context : &f.context, &next->context);
+#else
+    rednet_emu_swap(final ? &w.dead_sp : &f.sp, next->sp);
+#endif
+  } else {
+    asan_start_switch(fake, w.sched_stack, w.sched_stack_size);
+#if REDNET_EMU_USE_UCONTEXT
+    swapcontext(final ? &w.dead_context : &f.context, &w.sched_context);
+#else
+    rednet_emu_swap(final ? &w.dead_sp : &f.sp, w.sched_sp);
+#endif
+  }
+  asan_finish_switch(f.fake_stack, nullptr, nullptr);  // resumed, by whichever fiber
+}
+
+// A message under construction (no <string>: it would double the time to build a kernel).
+struct Text {
+  char s[4096];
+  std::size_t n = 0;
+  Text() { s[0] = '\0'; }
+  __attribute__((format(printf, 2, 3))) Text& add(const char* format, ...) {
+    va_list args;
+    va_start(args, format);
+    if (n < sizeof s) {
+      const int k = std::vsnprintf(s + n, sizeof s - n, format, args);
+      if (k > 0) n = n + std::size_t(k) < sizeof s ? n + std::size_t(k) : sizeof s - 1;
+    }
+    va_end(args);
+    return *this;
+  }
+  // Items (sorted) as "0-15, 17, 20-31".
+  Text& ranges(const int* items, std::size_t count) {
+    for (std::size_t i = 0; i < count;) {
+      std::size_t j = i;
+      while (j + 1 < count && items[j + 1] == items[j] + 1) ++j;
+      add(i ? ", " : "");
+      if (j == i) add("%d", items[i]);
+      else add("%d-%d", items[i], items[j]);
+      i = j + 1;
+    }
+    return *this;
+  }
+  Text& block(const Worker& w) {
+    return add("%s: block (%u, %u, %u)", w.launch->name, blockIdx.x, blockIdx.y, blockIdx.z);
+  }
+};
+
+// ---- race check (REDNET_EMU_RACECHECK) ---------------------------------------------------
+// Built with `-fsanitize=thread`, g++ puts a call to __tsan_readN / __tsan_writeN before
+// every memory access of the kernel; the emulator defines those functions itself (no
+// ThreadSanitizer runtime is linked). Each access to shared memory (this library's
+// thread_local block, where the __shared__ arrays live, and the dynamic shared buffer) is
+// checked against a shadow word per 4 bytes: the last writer and up to two readers in the
+// current barrier interval. A write and another thread's read or write of the same word in
+// one interval, with no __syncthreads() between them, is a race (two lanes of one warp are
+// ordered by a warp collective completed between their accesses). The first race ends the
+// launch; its message carries placeholders {pc:0x...} (code offsets) and {tls:0x...}
+// (thread_local offsets) that emulator.py turns into source lines and array names.
+#if defined(REDNET_EMU_RACECHECK)
+#define REDNET_NO_TSAN __attribute__((no_sanitize_thread))
+
+REDNET_NO_TSAN inline void race_where(const Worker& w, std::uintptr_t a, char* out,
+                                      std::size_t len) {
+  if (a >= w.dyn_lo && a < w.dyn_hi)
+    std::snprintf(out, len, "dynamic shared memory (extern __shared__), byte offset %lu",
+                  static_cast<unsigned long>(a - w.dyn_lo));
+  else std::snprintf(out, len, "{tls:0x%lx}", static_cast<unsigned long>(a - w.tls_lo));
+}
+
+REDNET_NO_TSAN inline void race_report(Worker& w, std::uintptr_t a, const char* first_kind,
+                                       int first, const void* first_pc, const char* second_kind,
+                                       int second, const void* second_pc) {
+  if (w.failed) return;
+  char where[160];
+  race_where(w, a, where, sizeof where);
+  std::snprintf(w.race_message, sizeof w.race_message,
+                "%s: race on shared memory in block (%u, %u, %u): %s was %s by thread %d "
+                "(warp %d, lane %d) at {pc:0x%lx} and %s by thread %d (warp %d, lane %d) at "
+                "{pc:0x%lx} in the same barrier interval (no __syncthreads() between them)",
+                w.launch->name, blockIdx.x, blockIdx.y, blockIdx.z, where, first_kind, first,
+                first / 32, first % 32,
+                static_cast<unsigned long>(std::uintptr_t(first_pc) - w.module_base - 1),
+                second_kind, second, second / 32, second % 32,
+                static_cast<unsigned long>(std::uintptr_t(second_pc) - w.module_base - 1));
+  w.failed = true;  // the scheduler stops the block at the next switch
+}
+
+REDNET_NO_TSAN inline void race_access(const void* p, unsigned size, bool write,
+                                       const void* pc) {
+  Worker* wp = worker;
+  if (wp == nullptr || !wp->race_on) return;
+  Worker& w = *wp;
+  const std::uintptr_t a = std::uintptr_t(p);
+  std::size_t index;
+  if (a >= w.tls_lo && a < w.tls_hi) {
+    for (int k = 0; k < 5; ++k)
+      if (a >= w.skip_lo[k] && a < w.skip_hi[k]) return;
+    index = (a - w.tls_lo) / 4;
+  } else if (a >= w.dyn_lo && a < w.dyn_hi) {
+    index = (w.tls_hi - w.tls_lo + 3) / 4 + (a - w.dyn_lo) / 4;
+  } else {
+    return;
+  }
+  const int t = int(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z));
+  const std::uint32_t e = w.epoch, gen = w.warp_gen[std::size_t(t / 32)];
+  // Another thread's access is ordered with ours if it is in our warp and a collective of
+  // the warp completed since.
+  auto unordered = [&](int other, std::uint32_t other_gen) REDNET_NO_TSAN {
+    return other != t && (other / 32 != t / 32 || other_gen == gen);
+  };
+  const std::size_t words = (a + size - 1) / 4 - a / 4 + 1;
+  for (std::size_t i = 0; i < words && index + i < w.shadow_words; ++i) {
+    Worker::ShadowWord& s = w.shadow[index + i];
+    if (write) {
+      if (s.w_epoch == e && unordered(s.writer, s.w_gen))
+        return race_report(w, a, "written", s.writer, s.w_pc, "written", t, pc);
+      if (s.r_epoch == e && unordered(s.reader, s.r_gen))
+        return race_report(w, a, "read", s.reader, s.r_pc, "written", t, pc);
+      if (s.r_epoch == e && s.reader2 >= 0 && unordered(s.reader2, s.r2_gen))
+        return race_report(w, a, "read", s.reader2, s.r2_pc, "written", t, pc);
+      s.w_epoch = e, s.writer = t, s.w_gen = gen, s.w_pc = pc;
+    } else {
+      if (s.w_epoch == e && unordered(s.writer, s.w_gen))
+        return race_report(w, a, "written", s.writer, s.w_pc, "read", t, pc);
+      if (s.r_epoch != e) {
+        s.r_epoch = e, s.reader = t, s.r_gen = gen, s.r_pc = pc, s.reader2 = -1;
+      } else if (s.reader != t && s.reader2 < 0) {
+        s.reader2 = t, s.r2_gen = gen, s.r2_pc = pc;
+      }
+    }
+  }
+}
+
+REDNET_NO_TSAN inline int find_tls(dl_phdr_info* info, std::size_t, void* data) {
+  Worker& w = *static_cast<Worker*>(data);
+  if (info->dlpi_addr != w.module_base) return 0;
+  for (int i = 0; i < info->dlpi_phnum; ++i)
+    if (info->dlpi_phdr[i].p_type == PT_TLS && info->dlpi_tls_data) {
+      w.tls_lo = std::uintptr_t(info->dlpi_tls_data);
+      w.tls_hi = w.tls_lo + info->dlpi_phdr[i].p_memsz;
+    }
+  return 1;
+}
+
+// Per worker and launch: where this worker's shared memory lies, and a shadow for it.
+REDNET_NO_TSAN inline void race_setup(Worker& w, std::size_t shared_bytes) {
+  Dl_info info;
+  dladdr(reinterpret_cast<void*>(&find_tls), &info);
+  w.module_base = std::uintptr_t(info.dli_fbase);
+  w.tls_lo = w.tls_hi = 0;
+  dl_iterate_phdr(find_tls, &w);
+  w.dyn_lo = std::uintptr_t(w.dynamic_shared);
+  w.dyn_hi = w.dyn_lo + shared_bytes;
+  const void* own[5] = {&threadIdx, &blockIdx, &worker, &dynamic_shared, &w};
+  const std::size_t sizes[5] = {sizeof threadIdx, sizeof blockIdx, sizeof worker,
+                                sizeof dynamic_shared, sizeof w};
+  for (int k = 0; k < 5; ++k) {
+    w.skip_lo[k] = std::uintptr_t(own[k]);
+    w.skip_hi[k] = w.skip_lo[k] + sizes[k];
+  }
+  w.shadow_words = (w.tls_hi - w.tls_lo + 3) / 4 + (shared_bytes + 3) / 4;
+  if (w.shadow_store.size() < w.shadow_words) w.shadow_store.resize(w.shadow_words);
+  w.shadow = w.shadow_store.data();
+  w.race_message[0] = '\0';
+}
+
+#define REDNET_TSAN_ACCESS(N)                                                               \
+  extern "C" REDNET_NO_TSAN void __tsan_read##N(void* p) {                                  \
+    rednet_emu::race_access(p, N, false, __builtin_return_address(0));                     \
+  }                                                                                         \
+  extern "C" REDNET_NO_TSAN void __tsan_write##N(void* p) {                                 \
+    rednet_emu::race_access(p, N, true, __builtin_return_address(0));                      \
+  }                                                                                         \
+  extern "C" REDNET_NO_TSAN void __tsan_unaligned_read##N(void* p) {                        \
+    rednet_emu::race_access(p, N, false, __builtin_return_address(0));                     \
+  }                                                                                         \
+  extern "C" REDNET_NO_TSAN void __tsan_unaligned_write##N(void* p) {                       \
+    rednet_emu::race_access(p, N, true, __builtin_return_address(0));                      \
+  }
+REDNET_TSAN_ACCESS(1)
+REDNET_TSAN_ACCESS(2)
+REDNET_TSAN_ACCESS(4)
+REDNET_TSAN_ACCESS(8)
+REDNET_TSAN_ACCESS(16)
+#undef REDNET_TSAN_ACCESS
+extern "C" REDNET_NO_TSAN void __tsan_read_range(void* p, unsigned long size) {
+  rednet_emu::race_access(p, unsigned(size), false, __builtin_return_address(0));
+}
+extern "C" REDNET_NO_TSAN void __tsan_write_range(void* p, unsigned long size) {
+  rednet_emu::race_access(p, unsigned(size), true, __builtin_return_address(0));
+}
+extern "C" REDNET_NO_TSAN void __tsan_init() {}
+extern "C" REDNET_NO_TSAN void __tsan_func_entry(void*) {}
+extern "C" REDNET_NO_TSAN void __tsan_func_exit() {}
+
+// Atomics are checked by no one (they cannot race) and done for real.
+#define REDNET_TSAN_ATOMICS(N, T)                                                            \
+  extern "C" REDNET_NO_TSAN T __tsan_atomic##N##_load(const volatile void* a, int) {         \
+    return __atomic_load_n(static_cast<const volatile T*>(a), __ATOMIC_SEQ_CST);            \
+  }                                                                                          \
+  extern "C" REDNET_NO_TSAN void __tsan_atomic##N##_store(volatile void* a, T v, int) {      \
+    __atomic_store_n(static_cast<volatile T*>(a), v, __ATOMIC_SEQ_CST);                     \
+  }                                                                                          \
+  REDNET_TSAN_RMW(N, T, exchange, __atomic_exchange_n)                                       \
+  REDNET_TSAN_RMW(N, T, fetch_add, __atomic_fetch_add)                                       \
+  REDNET_TSAN_RMW(N, T, fetch_sub, __atomic_fetch_sub)                                       \
+  REDNET_TSAN_RMW(N, T, fetch_and, __atomic_fetch_and)                                       \
+  REDNET_TSAN_RMW(N, T, fetch_or, __atomic_fetch_or)                                         \
+  REDNET_TSAN_RMW(N, T, fetch_xor, __atomic_fetch_xor)                                       \
+  REDNET_TSAN_RMW(N, T, fetch_nand, __atomic_fetch_nand)                                     \
+  extern "C" REDNET_NO_TSAN bool __tsan_atomic##N##_compare_exchange_strong(                 \
+      volatile void* a, void* c, T v, int, int) {                                            \
+    return __atomic_compare_exchange_n(static_cast<volatile T*>(a), static_cast<T*>(c), v,   \
+                                       false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);           \
+  }                                                                                          \
+  extern "C" REDNET_NO_TSAN bool __tsan_atomic##N##_compare_exchange_weak(                   \
+      volatile void* a, void* c, T v, int, int) {                                            \
+    return __atomic_compare_exchange_n(static_cast<volatile T*>(a), static_cast<T*>(c), v,   \
+                                       false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);           \
+  }                                                                                          \
+  extern "C" REDNET_NO_TSAN T __tsan_atomic##N##_compare_exchange_val(volatile void* a, T c, \
+                                                                      T v, int, int) {       \
+    __atomic_compare_exchange_n(static_cast<volatile T*>(a), &c, v, false, __ATOMIC_SEQ_CST,  \
+                                __ATOMIC_SEQ_CST);                                           \
+    return c;                                                                                \
+  }
+#define REDNET_TSAN_RMW(N, T, op, builtin)                                                  \
+  extern "C" REDNET_NO_TSAN T __tsan_atomic##N##_##op(volatile void* a, T v, int) {          \
+    return builtin(static_cast<volatile T*>(a), v, __ATOMIC_SEQ_CST);                       \
+  }
+REDNET_TSAN_ATOMICS(8, unsigned char)
+REDNET_TSAN_ATOMICS(16, unsigned short)
+REDNET_TSAN_ATOMICS(32, unsigned int)
+REDNET_TSAN_ATOMICS(64, unsigned long)
+#undef REDNET_TSAN_ATOMICS
+#undef REDNET_TSAN_RMW
+extern "C" REDNET_NO_TSAN void __tsan_atomic_thread_fence(int) {
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+extern "C" REDNET_NO_TSAN void __tsan_atomic_signal_fence(int) {}
+#endif  // REDNET_EMU_RACECHECK
+
+// Ends the launch with `message`. In a fiber, the fiber is abandoned (its stack is reused by
+// the next launch); in plain-loop mode the C++ exception unwinds to the launch.
+[[noreturn]] inline void fail(Worker& w, const char* message) {
+  w.failed = true;
+  std::snprintf(w.error, sizeof w.error, "%s", message);
+  if (w.current == nullptr) throw Failure{};
+  Fiber& f = *w.current;
+  f.state = kDone;
+  leave(w, f, true);
+  __builtin_unreachable();
+}
+
+[[noreturn]] inline void fail_no_fibers(Worker& w, const char* what, const char* file,
+                                        int line) {
+  Text t;
+  t.block(w).add(": %s at %s:%d in a kernel file run in plain-loop mode (the loader saw no "
+                 "barrier or warp intrinsic in its text; name the intrinsic directly rather "
+                 "than through a macro that builds its name)",
+                 what, file, line);
+  fail(w, t.s);
+}
+
+inline std::uint64_t shuffle_result(const Worker& w, int base, unsigned part, const Fiber& g) {
+  const int lane = g.index - base;
+  const int segmask = 32 - g.width;  // the bits of a lane id that name its width segment
+  const int min_lane = lane & segmask;
+  const std::int64_t max_lane = min_lane | (31 & ~segmask);
+  std::int64_t j = lane;
+  bool in_range = true;
+  switch (g.op) {
+    case kShfl: j = min_lane | (g.arg & unsigned(31 & ~segmask)); break;
+    case kShflUp: j = std::int64_t(lane) - std::int64_t(g.arg); in_range = j >= min_lane; break;
+    case kShflDown: j = std::int64_t(lane) + std::int64_t(g.arg); in_range = j <= max_lane; break;
+    case kShflXor: j = std::int64_t(unsigned(lane) ^ g.arg); in_range = j <= max_lane; break;
+    default: break;
+  }
+  if (!in_range) j = lane;  // outside the segment: the caller's own value, as on a GPU
+  if (!((part >> j) & 1u)) return ~std::uint64_t(0);  // an absent lane: undefined on a GPU
+  return w.fibers[std::size_t(base + j)].value;
+}
+
+// The lanes named in `mask` of the warp starting at thread `base`: if every one that has not
+// exited waits in `op` with this mask, compute all their results and make them runnable.
+inline bool try_complete(Worker& w, int base, unsigned mask, Op op) {
+  unsigned part = 0;
+  for (int l = 0; l < 32; ++l) {
+    if (!((mask >> l) & 1u) || base + l >= w.threads) continue;
+    const Fiber& g = w.fibers[std::size_t(base + l)];
+    if (g.state == kDone) continue;
+    if (g.state != kWarp || g.op != op || g.mask != mask) return false;
+    part |= 1u << l;
+  }
+  unsigned votes = 0;
+  for (int l = 0; l < 32; ++l)
+    if ((part >> l) & 1u && w.fibers[std::size_t(base + l)].value != 0) votes |= 1u << l;
+  for (int l = 0; l < 32; ++l) {
+    if (!((part >> l) & 1u)) continue;
+    Fiber& g = w.fibers[std::size_t(base + l)];
+    switch (op) {
+      case kSyncwarp: g.out = 0; break;
+      case kBallot: g.out = votes; break;
+      case kAny: g.out = votes != 0; break;
+      case kAll: g.out = votes == part; break;
+      default: g.out = shuffle_result(w, base, part, g); break;
+    }
+  }
+  for (int l = 0; l < 32; ++l) {
+    if (!((part >> l) & 1u)) continue;
+    Fiber& g = w.fibers[std::size_t(base + l)];
+    g.state = kRun;
+    if (&g != w.current) w.queue.push_back(base + l);
+  }
+  w.warp_waiting[std::size_t(base / 32)] &= ~part;
+  ++w.warp_gen[std::size_t(base / 32)];
+  return true;
+}
+
+inline std::uint64_t collective(Op op, unsigned mask, std::uint64_t value, unsigned arg,
+                                int width, const char* file, int line) {
+  Worker& w = *worker;
+  if (w.launch->mode != kFibers) fail_no_fibers(w, op_name(op), file, line);
+  Fiber& f = *w.current;
+  const int lane = f.index & 31;
+  if (!((mask >> lane) & 1u)) {
+    Text t;
+    t.block(w).add(", warp %d, lane %d (thread %d): %s(mask 0x%08x) at %s:%d leaves the "
+                   "calling lane out of its mask (every lane must name itself)",
+                   f.index / 32, lane, f.index, op_name(op), mask, file, line);
+    fail(w, t.s);
+  }
+  if (width < 1 || width > 32 || (width & (width - 1))) {
+    Text t;
+    t.block(w).add(", warp %d, lane %d: %s(width %d) at %s:%d: width must be a power of two "
+                   "from 1 to 32",
+                   f.index / 32, lane, op_name(op), width, file, line);
+    fail(w, t.s);
+  }
+  f.op = op, f.mask = mask, f.value = value, f.arg = arg, f.width = width;
+  f.file = file, f.line = line;
+  f.state = kWarp;
+  w.warp_waiting[std::size_t(f.index / 32)] |= 1u << lane;
+  if (!try_complete(w, f.index - lane, mask, op)) leave(w, f, false);
+  return f.out;
+}
+
+inline int barrier(int pred, const char* file, int line) {
+  Worker& w = *worker;
+  if (w.launch->mode != kFibers) fail_no_fibers(w, "__syncthreads()", file, line);
+  Fiber& f = *w.current;
+  f.pred = pred != 0, f.file = file, f.line = line;
+  f.state = kBarrier;
+  ++w.at_barrier;
+  w.votes += f.pred;
+  leave(w, f, false);
+  return f.result;
+}
+
+// A fiber's first and only frame below the entry code.
+inline void fiber_main(Worker* wp) {
+  Worker& w = *wp;
+  asan_finish_switch(nullptr, nullptr, nullptr);
+  Fiber& f = *w.current;
+  w.launch->body(w.launch->ctx);
+  f.state = kDone;
+  ++w.exited;
+  // Lanes waiting for this one in a collective no longer do.
+  const int lane = f.index & 31, base = f.index - lane;
+  for (unsigned waiting = w.warp_waiting[std::size_t(base / 32)]; waiting;
+       waiting &= waiting - 1) {
+    const Fiber& g = w.fibers[std::size_t(base + __builtin_ctz(waiting))];
+    if (g.state == kWarp && ((g.mask >> lane) & 1u)) try_complete(w, base, g.mask, g.op);
+  }
+  leave(w, f, true);
+  __builtin_unreachable();
+}
+
+#if REDNET_EMU_USE_UCONTEXT
+inline void fiber_main_ucontext() { fiber_main(worker); }
+#endif
+
+inline void prepare(Worker& w, Fiber& f) {
+#if defined(__SANITIZE_ADDRESS__)
+  // An abandoned or finished fiber leaves its frames' red zones poisoned on the stack.
+  __asan_unpoison_memory_region(f.stack, f.stack_size);
+#endif
+#if REDNET_EMU_USE_UCONTEXT
+  getcontext(&f.context);
+  f.context.uc_stack.ss_sp = f.stack;
+  f.context.uc_stack.ss_size = f.stack_size;
+  f.context.uc_link = nullptr;
+  makecontext(&f.context, fiber_main_ucontext, 0);
+  (void)w;
+#else
+  // Stack tops staggered by a few cache lines per fiber: at the same page offset, the hot
+  // top frames of hundreds of fibers would all fall into the same cache sets.
+  const std::uintptr_t color = std::uintptr_t(f.index % 64) * 320 % 4096;
+  const std::uintptr_t top =
+      (std::uintptr_t(f.stack) + f.stack_size - color) & ~std::uintptr_t(15);
+  void** sp = reinterpret_cast<void**>(top - 56);  // entry code starts with rsp % 16 == 0
+  sp[0] = sp[1] = nullptr;                                            // r15, r14
+  sp[2] = reinterpret_cast<void*>(&fiber_main);                       // r13
+  sp[3] = &w;                                                         // r12
+  sp[4] = sp[5] = nullptr;                                            // rbx, rbp
+  sp[6] = reinterpret_cast<void*>(&rednet_emu_fiber_entry);           // return address
+  f.sp = sp;
+#endif
+}
+
+inline bool grow(Worker& w, int n) {
+  const std::size_t page = std::size_t(sysconf(_SC_PAGESIZE)), size = stack_bytes();
+  while (int(w.fibers.size()) < n) {
+    void* base = mmap(nullptr, size + page, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) return false;
+    mprotect(base, page, PROT_NONE);  // the guard page: a stack overflow faults at once
+    w.fibers.emplace_back();
+    w.fibers.back().stack = static_cast<unsigned char*>(base) + page;
+    w.fibers.back().stack_size = size;
+  }
+  return true;
+}
+
+inline void describe_wait(Text& t, const Fiber& g) {
+  if (g.state == kBarrier) t.add("wait at __syncthreads() at %s:%d", g.file, g.line);
+  else t.add("wait in %s(mask 0x%08x) at %s:%d", op_name(g.op), g.mask, g.file, g.line);
+}
+
+inline bool same_wait(const Fiber& a, const Fiber& b) {
+  return a.state == b.state && a.line == b.line && std::strcmp(a.file, b.file) == 0 &&
+         (a.state == kBarrier || (a.op == b.op && a.mask == b.mask));
+}
+
+// No fiber can run, and some wait in a warp collective: name them and what holds them up.
+inline void report_stuck_warp(Worker& w) {
+  const Fiber* first = nullptr;
+  for (int i = 0; i < w.threads && !first; ++i)
+    if (w.fibers[std::size_t(i)].state == kWarp) first = &w.fibers[std::size_t(i)];
+  const int base = first->index & ~31;
+  int waiting[32], n_waiting = 0;
+  unsigned absent = 0;  // named lanes that wait somewhere else
+  for (int l = 0; l < 32 && base + l < w.threads; ++l) {
+    const Fiber& g = w.fibers[std::size_t(base + l)];
+    if (!((first->mask >> l) & 1u) || g.state == kDone) continue;
+    if (g.state == kWarp && g.op == first->op && g.mask == first->mask) waiting[n_waiting++] = l;
+    else absent |= 1u << l;
+  }
+  Text t;
+  t.block(w).add(", warp %d: lanes ", base / 32).ranges(waiting, std::size_t(n_waiting));
+  t.add(" ");
+  describe_wait(t, *first);
+  t.add(", but lanes named in the mask never arrive: ");
+  for (bool next = false; absent; next = true) {  // one group per place they wait at
+    const Fiber& g = w.fibers[std::size_t(base + __builtin_ctz(absent))];
+    int group[32], n = 0;
+    for (unsigned o = absent; o; o &= o - 1) {
+      const int l = __builtin_ctz(o);
+      if (same_wait(w.fibers[std::size_t(base + l)], g)) group[n++] = l;
+    }
+    for (int i = 0; i < n; ++i) absent &= ~(1u << group[i]);
+    t.add(next ? "; lanes " : "lanes ").ranges(group, std::size_t(n)).add(" ");
+    describe_wait(t, g);
+  }
+  t.add(" (a warp collective needs every named lane that has not exited)");
+  fail(w, t.s);
+}
+
+inline void report_partial_barrier(Worker& w) {
+  std::vector<int> exited, group;
+  std::vector<char> told(std::size_t(w.threads), 0);
+  Text t;
+  t.block(w).add(": __syncthreads() reached by only some threads: ");
+  bool next = false;
+  for (int i = 0; i < w.threads; ++i) {
+    const Fiber& g = w.fibers[std::size_t(i)];
+    if (g.state == kDone) exited.push_back(i);
+    if (g.state == kDone || told[std::size_t(i)]) continue;
+    group.clear();
+    for (int j = i; j < w.threads; ++j)
+      if (!told[std::size_t(j)] && w.fibers[std::size_t(j)].state == kBarrier &&
+          same_wait(w.fibers[std::size_t(j)], g)) {
+        group.push_back(j);
+        told[std::size_t(j)] = 1;
+      }
+    t.add(next ? "; threads " : "threads ").ranges(group.data(), group.size());
+    t.add(" wait at %s:%d", g.file, g.line);
+    next = true;
+  }
+  t.add("; threads ").ranges(exited.data(), exited.size());
+  t.add(" exited without reaching it (every thread of a block must reach each "
+        "__syncthreads(); warps are threads 32w to 32w+31)");
+  fail(w, t.s);
+}
+
+// The schedule's order for the fibers in w.queue.
+inline void permute(Worker& w) {
+  const std::size_t n = w.queue.size();
+  if (w.launch->schedule == kReverse) {
+    for (std::size_t i = 0; i < n / 2; ++i) std::swap(w.queue[i], w.queue[n - 1 - i]);
+  } else if (w.launch->schedule == kRandom) {
+    for (std::size_t i = n; i > 1; --i) {  // Fisher-Yates with splitmix64
+      std::uint64_t z = (w.rng += 0x9E3779B97F4A7C15ull);
+      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+      z ^= z >> 31;
+      std::swap(w.queue[i - 1], w.queue[std::size_t(z % i)]);
+    }
+  }
+}
+
+inline void order_queue(Worker& w) {
+  w.queue.clear();
+  w.head = 0;
+  for (int i = 0; i < w.threads; ++i)
+    if (w.fibers[std::size_t(i)].state == kRun) w.queue.push_back(i);
+  permute(w);
+}
+
+inline uint3 thread_index(int t) {
+  const unsigned u = unsigned(t);
+  return uint3{u % blockDim.x, (u / blockDim.x) % blockDim.y, u / (blockDim.x * blockDim.y)};
+}
+
+// __activemask() is answered once no fiber of the block can run any more: every lane of the
+// warp has then exited or waits somewhere, and the lanes waiting in __activemask() at the same
+// source line stand for the lanes a GPU would run there together. True if any were waiting.
+inline bool answer_activemask(Worker& w) {
+  bool any = false;
+  for (std::size_t warp = 0; warp < w.warp_waiting.size(); ++warp) {
+    const int base = int(warp) * 32;
+    for (unsigned waiting = w.warp_waiting[warp]; waiting; waiting &= waiting - 1) {
+      const Fiber& f = w.fibers[std::size_t(base + __builtin_ctz(waiting))];
+      if (f.state != kWarp || f.op != kActive) continue;
+      unsigned group = 0;
+      for (unsigned o = waiting; o; o &= o - 1) {
+        const Fiber& g = w.fibers[std::size_t(base + __builtin_ctz(o))];
+        if (g.state == kWarp && g.op == kActive && g.line == f.line &&
+            std::strcmp(g.file, f.file) == 0)
+          group |= 1u << (g.index & 31);
+      }
+      for (unsigned o = group; o; o &= o - 1) {
+        Fiber& g = w.fibers[std::size_t(base + __builtin_ctz(o))];
+        g.out = group;
+        g.state = kRun;
+        w.queue.push_back(g.index);
+      }
+      w.warp_waiting[warp] &= ~group;
+      any = true;
+    }
+  }
+  return any;
+}
+
+// Runs the block blockIdx on fibers. False (with w.error) when it fails.
+inline bool run_block_fibers(Worker& w) {
+  for (int i = 0; i < w.threads; ++i) {
+    Fiber& f = w.fibers[std::size_t(i)];
+    f.index = i;
+    f.tid = thread_index(i);
+    f.state = kRun;
+    prepare(w, f);
+  }
+  w.warp_waiting.assign(std::size_t((w.threads + 31) / 32), 0u);
+  w.warp_gen.assign(w.warp_waiting.size(), 0u);
+  w.exited = 0;
+  for (;;) {
+    order_queue(w);
+    w.at_barrier = w.votes = 0;
+    ++w.epoch;  // a new barrier interval
+    do {
+      while (w.head < w.queue.size()) {
+        Fiber& f = w.fibers[std::size_t(w.queue[w.head++])];
+        if (f.state != kRun) continue;
+        enter(w, f);
+        if (w.failed) return false;
+      }
+    } while (answer_activemask(w));
+    const int at_barrier = w.at_barrier, done = w.exited, count = w.votes;
+    if (at_barrier + done < w.threads) {
+      // Reports switch to no fiber: w.current is null, so fail() throws.
+      try {
+        report_stuck_warp(w);
+      } catch (const Failure&) {
+      }
+      return false;
+    }
+    if (at_barrier == 0) return true;
+    if (done) {
+      try {
+        report_partial_barrier(w);
+      } catch (const Failure&) {
+      }
+      return false;
+    }
+    for (int i = 0; i < w.threads; ++i) {
+      Fiber& f = w.fibers[std::size_t(i)];
+      f.result = count;
+      f.state = kRun;
+    }
+  }
+}
+
+// Runs the block blockIdx as a loop over its threads (no barrier, no warp intrinsic).
+inline bool run_block_loop(Worker& w) {
+  ++w.epoch;
+  w.warp_gen.assign(std::size_t((w.threads + 31) / 32), 0u);
+  w.queue.clear();
+  for (int i = 0; i < w.threads; ++i) w.queue.push_back(i);
+  permute(w);
+  try {
+    for (int t : w.queue) {
+      threadIdx = thread_index(t);
+      w.launch->body(w.launch->ctx);
+      if (w.failed) return false;  // the race check found a race
+    }
+  } catch (const Failure&) {
+    return false;
+  }
+  return true;
 }
 }  // namespace rednet_emu
 
-inline int __syncthreads_count(int p) { return rednet_emu::sync_count(p); }
-inline int __syncthreads_and(int p) {
-  return rednet_emu::sync_count(p) == int(blockDim.x * blockDim.y * blockDim.z);
+// ---- synchronisation ------------------------------------------------------------------
+// The default arguments capture the caller's file and line, for the error messages.
+inline void __syncthreads(const char* file = __builtin_FILE(), int line = __builtin_LINE()) {
+  rednet_emu::barrier(0, file, line);
 }
-inline int __syncthreads_or(int p) { return rednet_emu::sync_count(p) != 0; }
+inline int __syncthreads_count(int p, const char* file = __builtin_FILE(),
+                               int line = __builtin_LINE()) {
+  return rednet_emu::barrier(p, file, line);
+}
+inline int __syncthreads_and(int p, const char* file = __builtin_FILE(),
+                             int line = __builtin_LINE()) {
+  return rednet_emu::barrier(p, file, line) == int(blockDim.x * blockDim.y * blockDim.z);
+}
+inline int __syncthreads_or(int p, const char* file = __builtin_FILE(),
+                            int line = __builtin_LINE()) {
+  return rednet_emu::barrier(p, file, line) != 0;
+}
 inline void __threadfence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 inline void __threadfence_block() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+
+// ---- warp intrinsics --------------------------------------------------------------------
+namespace rednet_emu {
+template <class T>
+inline std::uint64_t to_bits(T v) {
+  static_assert(sizeof(T) == 4 || sizeof(T) == 8, "a shuffled value has 4 or 8 bytes");
+  std::uint64_t b = 0;
+  std::memcpy(&b, &v, sizeof(T));
+  return b;
+}
+template <class T>
+inline T from_bits(std::uint64_t b) {
+  T v;
+  std::memcpy(&v, &b, sizeof(T));
+  return v;
+}
+}  // namespace rednet_emu
+
+#define REDNET_SHUFFLES(T)                                                                 \
+  inline T __shfl_sync(unsigned mask, T var, int src_lane, int width = warpSize,            \
+                       const char* file = __builtin_FILE(), int line = __builtin_LINE()) {  \
+    return rednet_emu::from_bits<T>(rednet_emu::collective(                                \
+        rednet_emu::kShfl, mask, rednet_emu::to_bits(var), unsigned(src_lane), width, file, \
+        line));                                                                             \
+  }                                                                                         \
+  inline T __shfl_up_sync(unsigned mask, T var, unsigned delta, int width = warpSize,       \
+                          const char* file = __builtin_FILE(), int line = __builtin_LINE()) { \
+    return rednet_emu::from_bits<T>(rednet_emu::collective(                                \
+        rednet_emu::kShflUp, mask, rednet_emu::to_bits(var), delta, width, file, line));    \
+  }                                                                                         \
+  inline T __shfl_down_sync(unsigned mask, T var, unsigned delta, int width = warpSize,     \
+                            const char* file = __builtin_FILE(),                           \
+                            int line = __builtin_LINE()) {                                  \
+    return rednet_emu::from_bits<T>(rednet_emu::collective(                                \
+        rednet_emu::kShflDown, mask, rednet_emu::to_bits(var), delta, width, file, line));  \
+  }                                                                                         \
+  inline T __shfl_xor_sync(unsigned mask, T var, int lane_mask, int width = warpSize,       \
+                           const char* file = __builtin_FILE(), int line = __builtin_LINE()) { \
+    return rednet_emu::from_bits<T>(                                                        \
+        rednet_emu::collective(rednet_emu::kShflXor, mask, rednet_emu::to_bits(var),        \
+                               unsigned(lane_mask), width, file, line));                    \
+  }
+REDNET_SHUFFLES(int)
+REDNET_SHUFFLES(unsigned int)
+REDNET_SHUFFLES(long)
+REDNET_SHUFFLES(unsigned long)
+REDNET_SHUFFLES(long long)
+REDNET_SHUFFLES(unsigned long long)
+REDNET_SHUFFLES(float)
+REDNET_SHUFFLES(double)
+#undef REDNET_SHUFFLES
+
+inline unsigned __ballot_sync(unsigned mask, int predicate, const char* file = __builtin_FILE(),
+                              int line = __builtin_LINE()) {
+  return unsigned(rednet_emu::collective(rednet_emu::kBallot, mask, predicate != 0, 0, 32, file,
+                                         line));
+}
+inline int __any_sync(unsigned mask, int predicate, const char* file = __builtin_FILE(),
+                      int line = __builtin_LINE()) {
+  return int(rednet_emu::collective(rednet_emu::kAny, mask, predicate != 0, 0, 32, file, line));
+}
+inline int __all_sync(unsigned mask, int predicate, const char* file = __builtin_FILE(),
+                      int line = __builtin_LINE()) {
+  return int(rednet_emu::collective(rednet_emu::kAll, mask, predicate != 0, 0, 32, file, line));
+}
+inline void __syncwarp(unsigned mask = 0xffffffffu, const char* file = __builtin_FILE(),
+                       int line = __builtin_LINE()) {
+  rednet_emu::collective(rednet_emu::kSyncwarp, mask, 0, 0, 32, file, line);
+}
+inline unsigned __activemask(const char* file = __builtin_FILE(), int line = __builtin_LINE()) {
+  rednet_emu::Worker& w = *rednet_emu::worker;
+  if (w.launch->mode != rednet_emu::kFibers)
+    rednet_emu::fail_no_fibers(w, "__activemask()", file, line);
+  rednet_emu::Fiber& f = *w.current;
+  f.op = rednet_emu::kActive, f.mask = 0, f.file = file, f.line = line;
+  f.state = rednet_emu::kWarp;
+  w.warp_waiting[std::size_t(f.index / 32)] |= 1u << (f.index & 31);
+  rednet_emu::leave(w, f, false);  // answered when the whole block waits (see run_block_fibers)
+  return unsigned(f.out);
+}
 
 // ---- atomics (return the old value, as CUDA's do) -------------------------------------
 namespace rednet_emu {
@@ -224,28 +1200,13 @@ template <class T>
 inline T __ldg(const T* p) { return *p; }
 [[noreturn]] inline void __trap() { std::abort(); }
 
-// ---- warp intrinsics: not emulated; say so at compile time ------------------------------
-#define REDNET_NO_WARP(name)                                                        \
-  template <class... A>                                                             \
-  inline unsigned int name(A...) {                                                 \
-    static_assert(sizeof...(A) == 1000, #name " (a warp intrinsic) is not emulated"); \
-    return 0;                                                                       \
-  }
-REDNET_NO_WARP(__shfl_sync)
-REDNET_NO_WARP(__shfl_up_sync)
-REDNET_NO_WARP(__shfl_down_sync)
-REDNET_NO_WARP(__shfl_xor_sync)
-REDNET_NO_WARP(__ballot_sync)
-REDNET_NO_WARP(__any_sync)
-REDNET_NO_WARP(__all_sync)
-REDNET_NO_WARP(__activemask)
-REDNET_NO_WARP(__syncwarp)
-#undef REDNET_NO_WARP
-
 // ---- launch ------------------------------------------------------------------------------
 namespace rednet_emu {
-// This launch's dynamic shared memory (`extern __shared__` declarations are rewritten to it).
-static unsigned char* dynamic_shared = nullptr;
+template <class... P>
+struct Call {
+  void (*kernel)(P...);
+  void** args;
+};
 
 // Read args[i] as the kernel's i-th parameter type: the compiler fixes each width (an `int`
 // is read as 4 bytes, a pointer as 8), so no signature parser is trusted with it.
@@ -255,45 +1216,82 @@ inline void invoke(void (*kernel)(P...), void** args, std::index_sequence<I...>)
   (void)args;
 }
 
-// Runs kernel<<<grid, block, shared_bytes>>>(args...). Returns 0, or 1 with a message in err.
+template <class... P>
+void body(void* ctx) {
+  const auto* call = static_cast<const Call<P...>*>(ctx);
+  invoke(call->kernel, call->args, std::index_sequence_for<P...>{});
+}
+
+// The random schedule's seed for one block: the same whichever worker runs the block.
+inline std::uint64_t block_seed(std::uint64_t seed, std::uint64_t block) {
+  std::uint64_t z = seed + 0x9E3779B97F4A7C15ull * (block + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// Runs kernel<<<grid, block, shared_bytes>>>(args...) with `mode` (kLoop, kFibers) and
+// `schedule` (kForward, kReverse, kRandom with `seed`). Returns 0, or 1 with a message in err.
 template <class... P>
 int launch(void (*kernel)(P...), const char* name, unsigned gx, unsigned gy, unsigned gz,
            unsigned bx, unsigned by, unsigned bz, std::size_t shared_bytes, void** args,
-           char* err, std::size_t err_len) {
+           int mode, int schedule, unsigned long long seed, char* err, std::size_t err_len) {
   const int threads = int(bx * by * bz);
   gridDim = dim3(gx, gy, gz);
   blockDim = dim3(bx, by, bz);
-  // Exactly shared_bytes long (AddressSanitizer then sees an overrun), 16-byte aligned as
-  // CUDA guarantees, and NaN-filled so that reading before writing is visible.
-  dynamic_shared = static_cast<unsigned char*>(
-      ::operator new[](shared_bytes ? shared_bytes : 1, std::align_val_t(16)));
-  std::memset(dynamic_shared, 0xFF, shared_bytes);
-  omp_set_dynamic(0);  // the runtime must not hand out a smaller team than asked for
-  int team = threads;
-  for (unsigned z = 0; z < gz && team == threads; ++z)
-    for (unsigned y = 0; y < gy && team == threads; ++y)
-      for (unsigned x = 0; x < gx && team == threads; ++x) {
-        blockIdx = uint3{x, y, z};
-#pragma omp parallel num_threads(threads)
-        {
-          // Same value in every thread: either all run the kernel or none does (a partial
-          // team would deadlock at the first __syncthreads()).
-          if (omp_get_num_threads() == threads) {
-            const unsigned t = unsigned(omp_get_thread_num());
-            threadIdx = uint3{t % bx, (t / bx) % by, t / (bx * by)};
-            invoke(kernel, args, std::index_sequence_for<P...>{});
-          } else if (omp_get_thread_num() == 0) {
-            team = omp_get_num_threads();
-          }
-        }
-      }
-  ::operator delete[](dynamic_shared, std::align_val_t(16));
-  dynamic_shared = nullptr;
-  if (team != threads) {
-    std::snprintf(err, err_len,
-                  "%s: OpenMP ran a block of %d threads with only %d threads (is OMP_THREAD_LIMIT "
-                  "set, or the process out of threads?)",
-                  name, threads, team);
+  Call<P...> call{kernel, args};
+  const LaunchInfo info{name, &body<P...>, &call, mode, schedule, seed};
+  const std::uint64_t blocks = std::uint64_t(gx) * gy * gz;
+  const std::uint64_t cores = std::uint64_t(omp_get_max_threads());
+  const int workers = int(cores < blocks ? cores : blocks);
+  std::atomic<std::uint64_t> next{0};
+  std::atomic<bool> failed{false};
+  char error[4096] = {};
+#pragma omp parallel num_threads(workers)
+  {
+    Worker& w = this_worker();
+    w.launch = &info;
+    w.threads = threads;
+    w.failed = false;
+    w.error[0] = '\0';
+    bool ok = true;
+    if (mode == kFibers && !grow(w, threads)) {
+      ok = false;
+      std::snprintf(w.error, sizeof w.error, "%s: could not map the fibers' stacks (mmap "
+                    "failed; is REDNET_EMU_STACK_KIB too large?)", name);
+    }
+    // Exactly shared_bytes long (AddressSanitizer then sees an overrun), 16-byte aligned as
+    // CUDA guarantees, and NaN-filled per block so that reading before writing is visible.
+    w.dynamic_shared = static_cast<unsigned char*>(
+        ::operator new[](shared_bytes ? shared_bytes : 1, std::align_val_t(16)));
+    dynamic_shared = w.dynamic_shared;
+#if defined(REDNET_EMU_RACECHECK)
+    race_setup(w, shared_bytes);
+    w.race_on = true;
+#endif
+    while (ok && !failed.load(std::memory_order_relaxed)) {
+      const std::uint64_t b = next.fetch_add(1);
+      if (b >= blocks) break;
+      blockIdx = uint3{unsigned(b % gx), unsigned((b / gx) % gy),
+                       unsigned(b / (std::uint64_t(gx) * gy))};
+      std::memset(w.dynamic_shared, 0xFF, shared_bytes);
+      if (schedule == kRandom) w.rng = block_seed(seed, b);
+      ok = mode == kFibers ? run_block_fibers(w) : run_block_loop(w);
+    }
+#if defined(REDNET_EMU_RACECHECK)
+    w.race_on = false;
+    if (!ok && w.race_message[0]) std::snprintf(w.error, sizeof w.error, "%s", w.race_message);
+#endif
+    if (!ok) {
+#pragma omp critical(rednet_emu_error)
+      if (!failed.exchange(true)) std::snprintf(error, sizeof error, "%s", w.error);
+    }
+    ::operator delete[](w.dynamic_shared, std::align_val_t(16));
+    w.dynamic_shared = dynamic_shared = nullptr;
+    w.launch = nullptr;
+  }
+  if (failed.load()) {
+    std::snprintf(err, err_len, "%s", error);
     return 1;
   }
   return 0;

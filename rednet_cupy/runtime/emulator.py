@@ -8,16 +8,31 @@ What happens to a kernel source, and why:
    with the same meaning. Line numbers are kept, and a `#line` directive makes compiler
    messages point into the original file. Everything else is left to cuda_emu.h.
 2. After the source, one `extern "C"` launcher per kernel, which hands the kernel and the
-   launch to `rednet_emu::launch` (see the header): blocks in sequence, each an OpenMP team.
+   launch to `rednet_emu::launch` (see the header): blocks spread over the cores, the threads
+   of a block run as fibers, or, when the file's text (with the headers it includes) names no
+   barrier and no warp intrinsic, as a plain loop.
 3. The library is compiled and cached (compiler.py) and loaded with ctypes.
+
+Every launch runs under a schedule, the order in which a block's ready threads run:
+"forward", "reverse" or "random" (a seeded permutation at every barrier). The default comes
+from REDNET_EMU_SCHEDULE ("forward", "reverse", "random" or "random:<seed>"); `schedule()`
+overrides it for a `with` block.
+
+With REDNET_EMU_RACECHECK=1 the kernels are built instrumented (compiler.py) and a race on
+shared memory ends the launch; `resolve_locations` turns the code and thread_local offsets
+in its message into source lines and array names, with binutils' addr2line and readelf.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import re
+import shutil
+import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +42,18 @@ from . import compiler
 from .errors import KernelError
 from .signature import Param, mask_comments
 
-# Idle OpenMP threads must sleep, not spin: a block has up to 1024 threads on a few cores, and
-# a thread spinning at a barrier takes the core from the thread that would let it through.
-# libgomp reads this once, when it is first loaded, hence before any library is. On a 2-core
-# machine a 256-thread block with two barriers took 1.7-2.1 ms passive, 8-12 ms with
-# OMP_WAIT_POLICY=active, and 2.7 ms with libgomp's default (a short spin, then sleep).
+# Idle OpenMP workers must sleep between launches, not spin: the Python code between two
+# launches (and NumPy's own threads) needs the cores. libgomp reads this once, when it is
+# first loaded, hence before any library is.
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+# A file that names none of these runs its blocks as plain loops over the threads (no fibers).
+_NEEDS_FIBERS = re.compile(
+    r"\b(?:__syncthreads\w*|__syncwarp|__shfl(?:_up|_down|_xor)?_sync|__ballot_sync|"
+    r"__any_sync|__all_sync|__activemask)\b")
+
+SCHEDULES = ("forward", "reverse", "random")
+_schedule_override: tuple[str, int] | None = None
 
 _DYNAMIC_SHARED = re.compile(
     r"\bextern\s+(?:__shared__\s+(?:__align__\s*\(\s*\d+\s*\)\s*)?|"
@@ -71,13 +92,50 @@ def launchers(kernels: list[str]) -> str:
     out = ["\n#line 1 \"<rednet emulator launchers>\"\n"]
     for k in kernels:
         out.append(
-            f'extern "C" int rednet_launch_{k}(unsigned gx, unsigned gy, unsigned gz, '
+            f'extern "C" __attribute__((visibility("default"))) int rednet_launch_{k}('
+            f"unsigned gx, unsigned gy, unsigned gz, "
             f"unsigned bx, unsigned by, unsigned bz, std::size_t shared, void** args, "
-            f"char* err, std::size_t err_len) {{\n"
+            f"int mode, int schedule, unsigned long long seed, char* err, "
+            f"std::size_t err_len) {{\n"
             f'  return rednet_emu::launch(&{k}, "{k}", gx, gy, gz, bx, by, bz, shared, args, '
-            f"err, err_len);\n}}\n"
+            f"mode, schedule, seed, err, err_len);\n}}\n"
         )
     return "".join(out)
+
+
+def needs_fibers(text: str) -> bool:
+    """Whether kernel text (a file and the headers it includes) names a barrier or a warp
+    intrinsic; without one, each block can run as a plain loop over its threads."""
+    return _NEEDS_FIBERS.search(text) is not None
+
+
+def parse_schedule(text: str) -> tuple[str, int]:
+    """"forward", "reverse", "random" or "random:<seed>" as (name, seed)."""
+    name, _, seed = text.strip().lower().partition(":")
+    if name not in SCHEDULES or (seed and (name != "random" or not seed.isdigit())):
+        raise ValueError(f"emulator schedule {text!r}: expected forward, reverse, random or "
+                         f"random:<seed> (a non-negative integer)")
+    return name, int(seed or 0)
+
+
+def current_schedule() -> tuple[str, int]:
+    """The schedule launches run under now: schedule()'s, else REDNET_EMU_SCHEDULE's."""
+    if _schedule_override is not None:
+        return _schedule_override
+    return parse_schedule(os.environ.get("REDNET_EMU_SCHEDULE", "") or "forward")
+
+
+@contextlib.contextmanager
+def schedule(name: str, seed: int = 0) -> Iterator[None]:
+    """Run the emulator's launches inside the `with` block under schedule `name`
+    ("forward", "reverse" or "random", the last with `seed`)."""
+    global _schedule_override
+    parsed = parse_schedule(f"{name}:{seed}" if name == "random" else name)
+    previous, _schedule_override = _schedule_override, parsed
+    try:
+        yield
+    finally:
+        _schedule_override = previous
 
 
 def _included_text(source: str, include_dirs: list[Path], seen: set[Path] | None = None) -> str:
@@ -103,6 +161,45 @@ _SCALARS = {np.dtype(t): c for t, c in [
     (np.int64, ctypes.c_int64), (np.uint64, ctypes.c_uint64)]}
 
 
+def _tls_symbols(lib: Path) -> list[tuple[int, int, str]]:
+    """(offset, size, demangled name) of each thread_local of the library: the __shared__
+    arrays among them."""
+    readelf = shutil.which("readelf")
+    if readelf is None:
+        return []
+    done = subprocess.run([readelf, "-sW", "--demangle", str(lib)], capture_output=True,
+                          text=True, timeout=60)
+    out = []
+    for line in done.stdout.splitlines():
+        f = line.split(None, 7)
+        if len(f) == 8 and f[3] == "TLS" and int(f[2]) > 0:
+            out.append((int(f[1], 16), int(f[2]), f[7]))
+    return out
+
+
+def resolve_locations(message: str, lib: Path) -> str:
+    """Turn the race check's {pc:0x...} (code offsets in `lib`) into file:line, and its
+    {tls:0x...} (offsets in the library's thread_local block) into array name and offset."""
+    pcs = re.findall(r"\{pc:(0x[0-9a-f]+)\}", message)
+    addr2line = shutil.which("addr2line")
+    if pcs and addr2line:
+        done = subprocess.run([addr2line, "-e", str(lib), *pcs], capture_output=True,
+                              text=True, timeout=60)
+        lines = done.stdout.splitlines()
+        for pc, where in zip(pcs, lines, strict=False):
+            where = where.split(" (discriminator")[0]
+            message = message.replace(f"{{pc:{pc}}}", where if "??" not in where else pc)
+    tls = re.findall(r"\{tls:(0x[0-9a-f]+)\}", message)
+    if tls:
+        symbols = _tls_symbols(lib)
+        for off in tls:
+            o = int(off, 16)
+            name = next((f"__shared__ {n}, byte offset {o - v}" for v, size, n in symbols
+                         if v <= o < v + size), f"static shared memory at TLS offset {off}")
+            message = message.replace(f"{{tls:{off}}}", name)
+    return message
+
+
 class EmulatorModule:
     """A kernel source built for the CPU; `launch` runs one checked launch."""
 
@@ -115,14 +212,17 @@ class EmulatorModule:
         if compiler.sanitizing():
             compiler.check_sanitizer_loaded()
         code = translate(source, filename) + launchers(list(kernels))
-        path = compiler.build(code, name, include_dirs, _included_text(source, include_dirs))
+        included = _included_text(source, include_dirs)
+        self.fibers = needs_fibers(mask_comments(source) + included)
+        path = compiler.build(code, name, include_dirs, included)
         self.path = path
         self._lib = ctypes.CDLL(str(path))
         self._entry = {}
         for k in kernels:
             entry = getattr(self._lib, f"rednet_launch_{k}")
-            entry.argtypes = [ctypes.c_uint] * 6 + [ctypes.c_size_t, ctypes.c_void_p,
-                                                    ctypes.c_char_p, ctypes.c_size_t]
+            entry.argtypes = [ctypes.c_uint] * 6 + [
+                ctypes.c_size_t, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
+                ctypes.c_ulonglong, ctypes.c_char_p, ctypes.c_size_t]
             entry.restype = ctypes.c_int
             self._entry[k] = entry
 
@@ -134,8 +234,13 @@ class EmulatorModule:
             for p, a in zip(params, args, strict=True)
         ]
         argv = (ctypes.c_void_p * max(len(values), 1))(*[ctypes.addressof(v) for v in values])
-        err = ctypes.create_string_buffer(512)
+        err = ctypes.create_string_buffer(4096)
+        name, seed = current_schedule()
         with _launch_lock:
-            rc = self._entry[kernel](*grid, *block, shared_mem, argv, err, len(err))
+            rc = self._entry[kernel](*grid, *block, shared_mem, argv, int(self.fibers),
+                                     SCHEDULES.index(name), seed, err, len(err))
         if rc:
-            raise KernelError(err.value.decode(errors="replace"))
+            message = err.value.decode(errors="replace")
+            if "{pc:" in message or "{tls:" in message:
+                message = resolve_locations(message, self.path)
+            raise KernelError(message)

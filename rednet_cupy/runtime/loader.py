@@ -103,8 +103,8 @@ def load_source(source: str | os.PathLike, device: str = "emulate",
         text, include_dirs = str(source), []
         name = name or "kernels"
         filename = f"{name}.cu"
-    key = (text, name, device, filename, compiler.sanitizing(), os.environ.get("CXX"),
-           str(compiler.cache_dir()))
+    key = (text, name, device, filename, compiler.sanitizing(), compiler.racechecking(),
+           os.environ.get("CXX"), str(compiler.cache_dir()))
     with _modules_lock:
         if key not in _modules:
             _modules[key] = Module(text, name, device, filename, include_dirs)

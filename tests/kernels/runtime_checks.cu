@@ -117,3 +117,11 @@ extern "C" __global__ void clamp_and_distance(const float* __restrict__ x, float
         d[i] = min(i, n - 1 - i) + (int)max(0u, blockIdx.x);  // distance to the nearer end
     }
 }
+
+// Dynamic shared memory without the barrier its use needs: thread t reads slot t + 1, which
+// thread t + 1 writes (a race; the race check must name the buffer and both lines).
+extern "C" __global__ void neighbour_dynamic_racy(float* y) {
+    extern __shared__ float slots[];
+    slots[threadIdx.x] = (float)threadIdx.x;
+    y[blockIdx.x * blockDim.x + threadIdx.x] = slots[(threadIdx.x + 1) % blockDim.x];
+}
