@@ -94,8 +94,9 @@ def evaluate(models: dict[str, RedNet], images: list[tuple[str, np.ndarray]], ta
         methods.update({f"{k} (scikit-image)": f for k, f in BASELINES.items()})
     if bm3d and task == "denoise":
         methods["BM3D"] = baseline_bm3d
+    # Test images up to 512 x 512 run whole: smaller tiles would redo their overlaps.
     for name, net in models.items():
-        methods[name] = lambda d, s, net=net: restore_gray(net, d, ensemble=ensemble)
+        methods[name] = lambda d, s, net=net: restore_gray(net, d, tile=512, ensemble=ensemble)
 
     scores: list[Score] = []
     examples = []
