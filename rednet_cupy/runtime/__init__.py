@@ -13,7 +13,7 @@ import subprocess
 from typing import Any
 
 from .compiler import cache_dir, compiler_command, compiler_version, sanitizer_env, sanitizing
-from .emulator import SCHEDULES, current_schedule, schedule
+from .emulator import SCHEDULES, current_schedule, fragment_layout, schedule
 from .errors import CompilerNotFound, KernelError, LaunchError
 from .gpu import cuda_available
 from .loader import Function, Module, kernel_dir, load, load_source
@@ -21,7 +21,8 @@ from .signature import Param, parse_kernels
 
 __all__ = [
     "SCHEDULES", "CompilerNotFound", "Function", "KernelError", "LaunchError", "Module",
-    "Param", "cache_dir", "cuda_available", "current_schedule", "info", "kernel_dir", "load",
+    "Param", "cache_dir", "cuda_available", "current_schedule", "fragment_layout", "info",
+    "kernel_dir", "load",
     "load_source", "parse_kernels", "sanitizer_env", "schedule",
 ]
 

@@ -21,6 +21,9 @@ from pathlib import Path
 from .errors import CompilerNotFound, KernelError
 
 HEADER = Path(__file__).with_name("cuda_emu.h")
+# The emulator's own <mma.h>, <cuda_fp16.h>, <cuda_bf16.h> and <cuda_pipeline.h>: found
+# before any system CUDA headers, since they are passed with -I.
+EMU_INCLUDE = Path(__file__).with_name("include")
 # __shared__ arrays are thread_local in a dlopen()ed library, so every kernel reaches them
 # through the dynamic TLS model; on x86-64 TLS descriptors make that a load instead of a
 # __tls_get_addr() call (RED10 forward + backward on `emulate`: about 15% less CPU time).
@@ -110,7 +113,8 @@ def build(source: str, name: str, include_dirs: list[Path], extra_key: str = "")
     `extra_key` carries what else the build depends on (the text of included headers)."""
     command = compiler_command()
     flag_list = flags()
-    header = HEADER.read_text()
+    header = HEADER.read_text() + "".join(
+        p.read_text() for p in sorted(EMU_INCLUDE.glob("*.h")))
     key = hashlib.sha256()
     # The command itself too: $CXX may carry options ("g++ -DX") that change the binary.
     for part in (source, header, " ".join(flag_list), shlex.join(command),
@@ -126,7 +130,7 @@ def build(source: str, name: str, include_dirs: list[Path], extra_key: str = "")
     with tempfile.TemporaryDirectory(dir=out_dir, prefix=f".build-{name}-") as tmp:
         cpp, lib = Path(tmp) / f"{name}.cpp", Path(tmp) / f"{name}.so"
         cpp.write_text(source)
-        includes = [f"-I{d}" for d in include_dirs]
+        includes = [f"-I{d}" for d in [*include_dirs, EMU_INCLUDE]]
         argv = [*command, *flag_list, "-include", str(HEADER), *includes, "-o", str(lib), str(cpp)]
         steps = [argv]
         if "-fsanitize=thread" in flag_list:  # compile, then link without the TSan runtime

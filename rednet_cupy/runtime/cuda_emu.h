@@ -45,11 +45,20 @@
 //   * Plain-loop mode: a kernel file that uses no barrier and no warp intrinsic (the loader
 //     looks at its text) runs each block as a loop over its threads, without fibers.
 //   * Race check (REDNET_EMU_RACECHECK=1, a separate build): every shared-memory access is
-//     checked against the other threads' accesses of the same barrier interval; a word
+//     checked against the other threads' accesses of the same barrier interval; a unit
 //     written by one thread and read or written by another with no __syncthreads() between
 //     them (two lanes of a warp are also ordered by a warp collective both completed) ends
 //     the launch naming kernel, block, array and byte offset, both threads and both source
 //     lines. See the section "race check" below.
+//   * Tensor cores, half and bfloat16, asynchronous copies: the emulator's own <mma.h>,
+//     <cuda_fp16.h>, <cuda_bf16.h> and <cuda_pipeline.h> (runtime/include/, on the include
+//     path) implement nvcuda::wmma (load/store/mma_sync are warp tasks: the last lane of the
+//     warp to arrive does the work for all 32), __half / __nv_bfloat16 with the hardware's
+//     rounding, and __pipeline_memcpy_async copies that land only when waited for. Each
+//     header's comment says exactly what it computes. A fragment's element-to-lane layout is
+//     natural or, per launch, scrambled (runtime.fragment_layout / REDNET_EMU_FRAGMENTS).
+//   * Pointer arguments arrive 256-byte aligned, as cudaMalloc's are (emulator.py stages a
+//     NumPy array that is not through an aligned copy).
 //   * Atomics are OpenMP atomics / GCC __atomic builtins: correct across workers.
 //
 // Limits (what a GPU does that this does not):
@@ -59,8 +68,9 @@
 //   * Blocks that wait for each other (spin on a flag set by another block) may hang: a worker
 //     runs its block to the end before it takes another. Fine for every kernel whose blocks
 //     are independent, as CUDA requires.
-//   * No streams, events, textures, __constant__ uploads, cooperative groups, half floats,
-//     tensor cores, __match_any_sync / __reduce_*_sync.
+//   * No streams, events, textures, __constant__ uploads, cooperative groups, libcu++'s
+//     cuda::pipeline / cuda::memcpy_async, mma.h's sub-byte and double precision shapes,
+//     __match_any_sync / __reduce_*_sync.
 //   * A fiber's stack is small: a kernel with large local arrays, or deep recursion, hits the
 //     guard page (a segmentation fault) unless REDNET_EMU_STACK_KIB is raised.
 //   * The race check sees shared memory only (not global memory, not races between blocks),
@@ -202,15 +212,33 @@ namespace rednet_emu {
 
 enum State : unsigned char { kRun, kBarrier, kWarp, kDone };
 enum Op : unsigned char {
-  kSyncwarp, kShfl, kShflUp, kShflDown, kShflXor, kBallot, kAny, kAll, kActive
+  kSyncwarp, kShfl, kShflUp, kShflDown, kShflXor, kBallot, kAny, kAll, kActive,
+  kWmmaLoad, kWmmaStore, kWmmaMma  // warp tasks (mma.h): run once for the whole warp
 };
 inline const char* op_name(Op op) {
-  static const char* const names[] = {"__syncwarp",       "__shfl_sync",     "__shfl_up_sync",
-                                      "__shfl_down_sync", "__shfl_xor_sync", "__ballot_sync",
-                                      "__any_sync",       "__all_sync",      "__activemask"};
+  static const char* const names[] = {
+      "__syncwarp",       "__shfl_sync",         "__shfl_up_sync",          "__shfl_down_sync",
+      "__shfl_xor_sync",  "__ballot_sync",       "__any_sync",              "__all_sync",
+      "__activemask",     "wmma::load_matrix_sync", "wmma::store_matrix_sync", "wmma::mma_sync"};
   return names[op];
 }
+struct Worker;
+// A warp task (a tensor-core operation) runs once, for all 32 lanes, when the last one arrives;
+// it finds each lane's operands through that lane's Fiber::value.
+using WarpTask = void (*)(Worker& w, int base);
+
+// An asynchronous copy (cuda_pipeline.h) issued and not yet waited for: the source bytes are
+// read when it is issued, the destination written when a __pipeline_wait_prior() covers it.
+struct AsyncCopy {
+  void* dst;
+  unsigned size;
+  unsigned batch;
+  unsigned char bytes[16];
+};
 enum Schedule { kForward = 0, kReverse = 1, kRandom = 2 };
+// Which lane holds which element of a WMMA fragment (mma.h): 0 for the natural layout, else
+// the seed of a scrambled one. Set per launch; CUDA leaves the layout unspecified.
+static std::uint64_t fragment_seed = 0;
 enum Mode { kLoop = 0, kFibers = 1 };
 
 struct Fiber {
@@ -228,6 +256,9 @@ struct Fiber {
   int pred = 0, result = 0;  // barrier predicate, and what __syncthreads_count returns
   const char* file = "";     // where it waits
   int line = 0;
+  WarpTask task = nullptr;   // the warp task it waits in (op kWmma*)
+  std::vector<AsyncCopy> copies;  // cuda_pipeline.h: issued, not yet completed
+  unsigned batch = 0;             // the batch that __pipeline_commit() closes next
   void* fake_stack = nullptr;  // AddressSanitizer's bookkeeping for this stack
 #if REDNET_EMU_USE_UCONTEXT
   ucontext_t context;
@@ -270,7 +301,7 @@ struct Worker {
   ucontext_t sched_context, dead_context;
 #endif
 #if defined(REDNET_EMU_RACECHECK)
-  struct ShadowWord {  // the last write to a 4-byte word of shared memory, and its readers
+  struct ShadowWord {  // the last write to a 2-byte unit of shared memory, and its readers
     std::uint32_t w_epoch, r_epoch;
     std::int32_t writer, reader, reader2;
     std::uint32_t w_gen, r_gen, r2_gen;
@@ -426,7 +457,8 @@ struct Text {
 // every memory access of the kernel; the emulator defines those functions itself (no
 // ThreadSanitizer runtime is linked). Each access to shared memory (this library's
 // thread_local block, where the __shared__ arrays live, and the dynamic shared buffer) is
-// checked against a shadow word per 4 bytes: the last writer and up to two readers in the
+// checked against a shadow word per 2 bytes (so that threads writing neighbouring halves of
+// a word, as __half arrays have, do not race): the last writer and up to two readers in the
 // current barrier interval. A write and another thread's read or write of the same word in
 // one interval, with no __syncthreads() between them, is a race (two lanes of one warp are
 // ordered by a warp collective completed between their accesses). The first race ends the
@@ -461,6 +493,18 @@ REDNET_NO_TSAN inline void race_report(Worker& w, std::uintptr_t a, const char* 
   w.failed = true;  // the scheduler stops the block at the next switch
 }
 
+// thread_locals that are not shared memory although they lie beside it: the guard variables
+// g++ gives a `__shared__` array whose element type has a constructor (such as __half). Set
+// by the loader from the library's symbol table (offsets into the thread_local block).
+static std::uintptr_t tls_ignored_lo[16], tls_ignored_hi[16];
+static int tls_ignored = 0;
+extern "C" __attribute__((visibility("default"))) REDNET_NO_TSAN void rednet_emu_ignore_tls(
+    const unsigned long* offsets, const unsigned long* sizes, int n) {
+  tls_ignored = n < 16 ? n : 16;
+  for (int i = 0; i < tls_ignored; ++i)
+    tls_ignored_lo[i] = offsets[i], tls_ignored_hi[i] = offsets[i] + sizes[i];
+}
+
 REDNET_NO_TSAN inline void race_access(const void* p, unsigned size, bool write,
                                        const void* pc) {
   Worker* wp = worker;
@@ -471,9 +515,11 @@ REDNET_NO_TSAN inline void race_access(const void* p, unsigned size, bool write,
   if (a >= w.tls_lo && a < w.tls_hi) {
     for (int k = 0; k < 5; ++k)
       if (a >= w.skip_lo[k] && a < w.skip_hi[k]) return;
-    index = (a - w.tls_lo) / 4;
+    for (int k = 0; k < tls_ignored; ++k)
+      if (a - w.tls_lo >= tls_ignored_lo[k] && a - w.tls_lo < tls_ignored_hi[k]) return;
+    index = (a - w.tls_lo) / 2;
   } else if (a >= w.dyn_lo && a < w.dyn_hi) {
-    index = (w.tls_hi - w.tls_lo + 3) / 4 + (a - w.dyn_lo) / 4;
+    index = (w.tls_hi - w.tls_lo + 1) / 2 + (a - w.dyn_lo) / 2;
   } else {
     return;
   }
@@ -484,7 +530,7 @@ REDNET_NO_TSAN inline void race_access(const void* p, unsigned size, bool write,
   auto unordered = [&](int other, std::uint32_t other_gen) REDNET_NO_TSAN {
     return other != t && (other / 32 != t / 32 || other_gen == gen);
   };
-  const std::size_t words = (a + size - 1) / 4 - a / 4 + 1;
+  const std::size_t words = (a + size - 1) / 2 - a / 2 + 1;
   for (std::size_t i = 0; i < words && index + i < w.shadow_words; ++i) {
     Worker::ShadowWord& s = w.shadow[index + i];
     if (write) {
@@ -534,7 +580,7 @@ REDNET_NO_TSAN inline void race_setup(Worker& w, std::size_t shared_bytes) {
     w.skip_lo[k] = std::uintptr_t(own[k]);
     w.skip_hi[k] = w.skip_lo[k] + sizes[k];
   }
-  w.shadow_words = (w.tls_hi - w.tls_lo + 3) / 4 + (shared_bytes + 3) / 4;
+  w.shadow_words = (w.tls_hi - w.tls_lo + 1) / 2 + (shared_bytes + 1) / 2;
   if (w.shadow_store.size() < w.shadow_words) w.shadow_store.resize(w.shadow_words);
   w.shadow = w.shadow_store.data();
   w.race_message[0] = '\0';
@@ -657,16 +703,41 @@ inline std::uint64_t shuffle_result(const Worker& w, int base, unsigned part, co
   return w.fibers[std::size_t(base + j)].value;
 }
 
+// A tensor-core operation reached by only some lanes of a warp (the others exited, or the
+// warp is cut short by the block size): a GPU requires all 32.
+[[noreturn]] inline void report_partial_warp_task(Worker& w, int base, unsigned part, Op op) {
+  const Fiber& f = w.fibers[std::size_t(base + __builtin_ctz(part))];
+  int present[32], absent[32], n = 0, m = 0;
+  for (int l = 0; l < 32; ++l) ((part >> l) & 1u ? present[n++] : absent[m++]) = l;
+  Text t;
+  t.block(w).add(", warp %d: %s at %s:%d is reached by lanes ", base / 32, op_name(op), f.file,
+                 f.line).ranges(present, std::size_t(n));
+  t.add(" only; lanes ").ranges(absent, std::size_t(m));
+  t.add(base + 32 > w.threads ? " do not exist (the block's size is not a multiple of 32)"
+                              : " have exited");
+  t.add(" (a tensor-core operation needs all 32 lanes of the warp)");
+  fail(w, t.s);
+}
+
 // The lanes named in `mask` of the warp starting at thread `base`: if every one that has not
 // exited waits in `op` with this mask, compute all their results and make them runnable.
 inline bool try_complete(Worker& w, int base, unsigned mask, Op op) {
   unsigned part = 0;
+  WarpTask task = nullptr;
   for (int l = 0; l < 32; ++l) {
     if (!((mask >> l) & 1u) || base + l >= w.threads) continue;
     const Fiber& g = w.fibers[std::size_t(base + l)];
     if (g.state == kDone) continue;
     if (g.state != kWarp || g.op != op || g.mask != mask) return false;
+    if (op >= kWmmaLoad) {
+      if (task && g.task != task) return false;  // the same call with other fragment types
+      task = g.task;
+    }
     part |= 1u << l;
+  }
+  if (op >= kWmmaLoad) {
+    if (part != 0xffffffffu) report_partial_warp_task(w, base, part, op);
+    task(w, base);
   }
   unsigned votes = 0;
   for (int l = 0; l < 32; ++l)
@@ -719,6 +790,15 @@ inline std::uint64_t collective(Op op, unsigned mask, std::uint64_t value, unsig
   w.warp_waiting[std::size_t(f.index / 32)] |= 1u << lane;
   if (!try_complete(w, f.index - lane, mask, op)) leave(w, f, false);
   return f.out;
+}
+
+// A tensor-core operation: every lane of the warp calls it with its own operands (`call`,
+// on its stack); the last to arrive runs `task` for all 32 while the others wait.
+inline void warp_task(Op op, WarpTask task, void* call, const char* file, int line) {
+  Worker& w = *worker;
+  if (w.launch->mode != kFibers) fail_no_fibers(w, op_name(op), file, line);
+  w.current->task = task;
+  collective(op, 0xffffffffu, std::uint64_t(std::uintptr_t(call)), 0, 32, file, line);
 }
 
 inline int barrier(int pred, const char* file, int line) {
@@ -935,6 +1015,8 @@ inline bool run_block_fibers(Worker& w) {
     f.index = i;
     f.tid = thread_index(i);
     f.state = kRun;
+    f.copies.clear();
+    f.batch = 0;
     prepare(w, f);
   }
   w.warp_waiting.assign(std::size_t((w.threads + 31) / 32), 0u);
@@ -1021,7 +1103,8 @@ inline void __threadfence_block() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 namespace rednet_emu {
 template <class T>
 inline std::uint64_t to_bits(T v) {
-  static_assert(sizeof(T) == 4 || sizeof(T) == 8, "a shuffled value has 4 or 8 bytes");
+  static_assert(sizeof(T) == 2 || sizeof(T) == 4 || sizeof(T) == 8,
+                "a shuffled value has 2, 4 or 8 bytes");
   std::uint64_t b = 0;
   std::memcpy(&b, &v, sizeof(T));
   return b;
@@ -1066,7 +1149,7 @@ REDNET_SHUFFLES(long long)
 REDNET_SHUFFLES(unsigned long long)
 REDNET_SHUFFLES(float)
 REDNET_SHUFFLES(double)
-#undef REDNET_SHUFFLES
+// REDNET_SHUFFLES stays defined: cuda_fp16.h and cuda_bf16.h add half and bfloat16 shuffles.
 
 inline unsigned __ballot_sync(unsigned mask, int predicate, const char* file = __builtin_FILE(),
                               int line = __builtin_LINE()) {
@@ -1235,8 +1318,10 @@ inline std::uint64_t block_seed(std::uint64_t seed, std::uint64_t block) {
 template <class... P>
 int launch(void (*kernel)(P...), const char* name, unsigned gx, unsigned gy, unsigned gz,
            unsigned bx, unsigned by, unsigned bz, std::size_t shared_bytes, void** args,
-           int mode, int schedule, unsigned long long seed, char* err, std::size_t err_len) {
+           int mode, int schedule, unsigned long long seed, unsigned long long layout_seed,
+           char* err, std::size_t err_len) {
   const int threads = int(bx * by * bz);
+  fragment_seed = layout_seed;
   gridDim = dim3(gx, gy, gz);
   blockDim = dim3(bx, by, bz);
   Call<P...> call{kernel, args};

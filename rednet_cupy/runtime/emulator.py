@@ -50,7 +50,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 # A file that names none of these runs its blocks as plain loops over the threads (no fibers).
 _NEEDS_FIBERS = re.compile(
     r"\b(?:__syncthreads\w*|__syncwarp|__shfl(?:_up|_down|_xor)?_sync|__ballot_sync|"
-    r"__any_sync|__all_sync|__activemask)\b")
+    r"__any_sync|__all_sync|__activemask|load_matrix_sync|store_matrix_sync|mma_sync|"
+    r"__pipeline_\w+)\b")
 
 SCHEDULES = ("forward", "reverse", "random")
 _schedule_override: tuple[str, int] | None = None
@@ -95,10 +96,10 @@ def launchers(kernels: list[str]) -> str:
             f'extern "C" __attribute__((visibility("default"))) int rednet_launch_{k}('
             f"unsigned gx, unsigned gy, unsigned gz, "
             f"unsigned bx, unsigned by, unsigned bz, std::size_t shared, void** args, "
-            f"int mode, int schedule, unsigned long long seed, char* err, "
-            f"std::size_t err_len) {{\n"
+            f"int mode, int schedule, unsigned long long seed, "
+            f"unsigned long long layout_seed, char* err, std::size_t err_len) {{\n"
             f'  return rednet_emu::launch(&{k}, "{k}", gx, gy, gz, bx, by, bz, shared, args, '
-            f"mode, schedule, seed, err, err_len);\n}}\n"
+            f"mode, schedule, seed, layout_seed, err, err_len);\n}}\n"
         )
     return "".join(out)
 
@@ -136,6 +137,42 @@ def schedule(name: str, seed: int = 0) -> Iterator[None]:
         yield
     finally:
         _schedule_override = previous
+
+
+_layout_override: int | None = None
+
+
+def parse_fragment_layout(text: str) -> int:
+    """"natural" (0) or "scrambled" / "scrambled:<seed>" (a non-zero layout seed)."""
+    name, _, seed = text.strip().lower().partition(":")
+    if name not in ("natural", "scrambled") or (seed and (name != "scrambled"
+                                                          or not seed.isdigit())):
+        raise ValueError(f"fragment layout {text!r}: expected natural, scrambled or "
+                         f"scrambled:<seed> (a non-negative integer)")
+    return 0 if name == "natural" else 1 + int(seed or 0)
+
+
+def current_fragment_layout() -> int:
+    """The WMMA fragment layout seed launches use now: fragment_layout()'s, else
+    REDNET_EMU_FRAGMENTS's (0 = natural)."""
+    if _layout_override is not None:
+        return _layout_override
+    return parse_fragment_layout(os.environ.get("REDNET_EMU_FRAGMENTS", "") or "natural")
+
+
+@contextlib.contextmanager
+def fragment_layout(name: str, seed: int = 0) -> Iterator[None]:
+    """Inside the `with` block, WMMA fragments hold their elements in the "natural" layout
+    or a "scrambled" one (a seeded permutation of which lane holds which element). CUDA
+    leaves the layout unspecified: a kernel that reads `frag.x[i]` as a given row and column
+    works on one GPU and not the next, and gives different results here when scrambled."""
+    global _layout_override
+    value = parse_fragment_layout(f"{name}:{seed}" if name == "scrambled" else name)
+    previous, _layout_override = _layout_override, value
+    try:
+        yield
+    finally:
+        _layout_override = previous
 
 
 def _included_text(source: str, include_dirs: list[Path], seen: set[Path] | None = None) -> str:
@@ -200,6 +237,27 @@ def resolve_locations(message: str, lib: Path) -> str:
     return message
 
 
+# cudaMalloc returns 256-byte aligned memory, and kernels may rely on it (WMMA loads need
+# 32 bytes, vector loads 16); NumPy aligns to 16 bytes only.
+DEVICE_ALIGNMENT = 256
+
+
+def _aligned(a: np.ndarray, copies: dict[tuple[int, int, str], np.ndarray]) -> np.ndarray:
+    """`a` itself when its data is 256-byte aligned, else a copy that is (written back after
+    the launch when the kernel may write it); an array passed twice gets one copy."""
+    if a.ctypes.data % DEVICE_ALIGNMENT == 0 or a.nbytes == 0:
+        return a
+    key = (a.ctypes.data, a.nbytes, a.dtype.str)
+    if key in copies:
+        return copies[key]
+    raw = np.empty(a.nbytes + DEVICE_ALIGNMENT, np.uint8)
+    start = -raw.ctypes.data % DEVICE_ALIGNMENT
+    copy = raw[start:start + a.nbytes].view(a.dtype).reshape(a.shape)
+    copy[...] = a
+    copies[key] = copy
+    return copy
+
+
 class EmulatorModule:
     """A kernel source built for the CPU; `launch` runs one checked launch."""
 
@@ -217,28 +275,47 @@ class EmulatorModule:
         path = compiler.build(code, name, include_dirs, included)
         self.path = path
         self._lib = ctypes.CDLL(str(path))
+        if compiler.racechecking():
+            self._ignore_guards()
         self._entry = {}
         for k in kernels:
             entry = getattr(self._lib, f"rednet_launch_{k}")
             entry.argtypes = [ctypes.c_uint] * 6 + [
                 ctypes.c_size_t, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
-                ctypes.c_ulonglong, ctypes.c_char_p, ctypes.c_size_t]
+                ctypes.c_ulonglong, ctypes.c_ulonglong, ctypes.c_char_p, ctypes.c_size_t]
             entry.restype = ctypes.c_int
             self._entry[k] = entry
+
+    def _ignore_guards(self) -> None:
+        """Tell the race check which thread_locals are g++'s guard variables (of `__shared__`
+        arrays of a class type, such as __half): each fiber reads them, and that is no race."""
+        guards = [(off, size) for off, size, name in _tls_symbols(self.path)
+                  if name.startswith("guard variable for")]
+        n = len(guards)
+        offsets = (ctypes.c_ulong * max(n, 1))(*[g[0] for g in guards])
+        sizes = (ctypes.c_ulong * max(n, 1))(*[g[1] for g in guards])
+        self._lib.rednet_emu_ignore_tls(offsets, sizes, n)
 
     def launch(self, kernel: str, params: list[Param], grid: tuple[int, int, int],
                block: tuple[int, int, int], args: list[Any], shared_mem: int) -> None:
         """Pass each argument by address: the C side reads it at the parameter's own type."""
+        copies: dict[tuple[int, int, str], np.ndarray] = {}  # one copy per buffer, if aliased
+        staged = [_aligned(a, copies) if p.pointer else a
+                  for p, a in zip(params, args, strict=True)]
         values = [
             ctypes.c_void_p(a.ctypes.data) if p.pointer else _SCALARS[p.dtype](a.item())
-            for p, a in zip(params, args, strict=True)
+            for p, a in zip(params, staged, strict=True)
         ]
         argv = (ctypes.c_void_p * max(len(values), 1))(*[ctypes.addressof(v) for v in values])
         err = ctypes.create_string_buffer(4096)
         name, seed = current_schedule()
+        layout_seed = current_fragment_layout()
         with _launch_lock:
             rc = self._entry[kernel](*grid, *block, shared_mem, argv, int(self.fibers),
-                                     SCHEDULES.index(name), seed, err, len(err))
+                                     SCHEDULES.index(name), seed, layout_seed, err, len(err))
+        for p, a, b in zip(params, args, staged, strict=True):
+            if b is not a and not p.const:
+                a[...] = b
         if rc:
             message = err.value.decode(errors="replace")
             if "{pc:" in message or "{tls:" in message:

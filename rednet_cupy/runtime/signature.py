@@ -39,6 +39,12 @@ C_TYPES: dict[str, np.dtype] = {
     "uint32_t": np.dtype(np.uint32),
     "int64_t": np.dtype(np.int64),
     "uint64_t": np.dtype(np.uint64),
+    # Half precision (cuda_fp16.h); bfloat16 (cuda_bf16.h) travels as its 16 bits in a uint16
+    # array, since NumPy has no bfloat16.
+    "__half": np.dtype(np.float16),
+    "half": np.dtype(np.float16),
+    "__nv_bfloat16": np.dtype(np.uint16),
+    "nv_bfloat16": np.dtype(np.uint16),
 }
 
 # Spellings that mean the same type as a key of C_TYPES.
