@@ -1,4 +1,4 @@
-// conv2d_v1.cu: the forward convolution, version 1 of 6 (see kernels/README.md): naive.
+// conv2d_v1.cu: the forward convolution, version 1 of 7 (see kernels/README.md): naive.
 //
 // What every version computes (the same as conv2d_forward in kernels/conv2d.cu, with the same
 // parameters; p = padding, any of 0, 1, 2; Ho = H + 2p - 2, Wo = W + 2p - 2; NCHW float32):

@@ -1,4 +1,4 @@
-// conv2d_v3.cu: the forward convolution, version 3 of 6: register blocking.
+// conv2d_v3.cu: the forward convolution, version 3 of 7: register blocking.
 //
 // Computes what conv2d_v1.cu's header states, with the same kernel signature.
 //

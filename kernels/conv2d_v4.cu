@@ -1,4 +1,4 @@
-// conv2d_v4.cu: the forward convolution, version 4 of 6: implicit GEMM over flattened pixels.
+// conv2d_v4.cu: the forward convolution, version 4 of 7: implicit GEMM over flattened pixels.
 //
 // Computes what conv2d_v1.cu's header states, with the same kernel signature.
 //

@@ -1,4 +1,4 @@
-// conv2d_v5.cu: the forward convolution, version 5 of 6: float4 loads, double-buffered stages.
+// conv2d_v5.cu: the forward convolution, version 5 of 7: float4 loads, double-buffered stages.
 //
 // Computes what conv2d_v1.cu's header states, with the same kernel signature; the same
 // implicit GEMM as version 4 (Y = Wt . X, M = C_out, P = N*Ho*Wo pixels, K = C_in*9), same

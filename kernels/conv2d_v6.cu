@@ -1,4 +1,4 @@
-// conv2d_v6.cu: the forward convolution, version 6 of 6: warp tiling, tile shape tuned per layer.
+// conv2d_v6.cu: the forward convolution, version 6 of 7: warp tiling, tile shape tuned per layer.
 //
 // Computes what conv2d_v1.cu's header states, with the same kernel signature; the same
 // implicit GEMM as versions 4-5 (Y = Wt . X, M = C_out, P = N*Ho*Wo pixels, K = C_in*9), with

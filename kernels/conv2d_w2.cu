@@ -1,4 +1,4 @@
-// conv2d_w2.cu: the weight gradient, version 2 of 3: implicit GEMM with a deterministic split-K.
+// conv2d_w2.cu: the weight gradient, version 2 of 4: implicit GEMM with a deterministic split-K.
 //
 // What is computed (as conv2d_weight_grad in kernels/conv2d.cu, version 1; p = padding 0, 1 or
 // 2; Ho = H + 2p - 2, Wo = W + 2p - 2; NCHW float32):

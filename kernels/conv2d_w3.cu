@@ -1,8 +1,8 @@
-// conv2d_w3.cu: the weight gradient, version 3 of 3: warp tiling on the split-K product.
+// conv2d_w3.cu: the weight gradient, version 3 of 4: warp tiling on the split-K product.
 //
 // Computes what conv2d_w2.cu's header states (dW = dY . X^T, M = C_out, K = C_in * 9, summed
-// over P = N * Ho * Wo pixels), with the same two kernels, parameters and partials layout:
-// each block z sums its `chunk` pixels into part[z], and conv2d_weight_grad_reduce adds the
+// over P = N * Ho * Wo pixels), with the same parameters and partials layout: each block z
+// sums its `chunk` pixels into part[z], and conv2d_w2.cu's conv2d_weight_grad_reduce adds the
 // partials in the fixed order z = 0, 1, ...: bitwise reproducible, no atomics.
 //
 // What changed from version 2, and why it should be faster (the steps of forward versions
@@ -30,7 +30,6 @@
 #define PAD 4   // shared row padding (floats)
 #define THREADS 128
 #define LOADS (BP * BM / THREADS)  // values of each tile a thread loads per step
-#define RED_THREADS 256
 
 extern "C" __global__ void __launch_bounds__(THREADS)
 conv2d_weight_grad_partial(const float* __restrict__ dy, const float* __restrict__ x,
@@ -116,15 +115,5 @@ conv2d_weight_grad_partial(const float* __restrict__ dy, const float* __restrict
 #pragma unroll
         for (int c = 0; c < 4; ++c)
             if (k0 + wn0 + c < K) row[k0 + wn0 + c] = acc[a][c];
-    }
-}
-
-extern "C" __global__ void conv2d_weight_grad_reduce(const float* __restrict__ part,
-                                                     float* __restrict__ dw, int count,
-                                                     int splits) {
-    for (int e = blockIdx.x * RED_THREADS + threadIdx.x; e < count; e += gridDim.x * RED_THREADS) {
-        float sum = 0.0f;
-        for (int z = 0; z < splits; ++z) sum += part[(size_t)z * count + e];
-        dw[e] = sum;
     }
 }

@@ -129,7 +129,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise FileExistsError(f"{ckpt} already holds a run: continue it with --resume, or "
                               f"give another --out")
     train, val = _train_images(args, cfg.patch_size)
-    trainer = Trainer(model_cfg, cfg, train, val, device=args.device)
+    trainer = Trainer(model_cfg, cfg, train, val, device=args.device, precision=args.precision)
     if args.resume:
         trainer.load(ckpt)
         print(f"resumed from {ckpt} at step {trainer.step}")
@@ -137,7 +137,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         trainer.init_weights(init_net, args.init)
         print(f"weights from {args.init}; Adam and the schedule start afresh")
     print(f"model: {model_cfg} ({trainer.net.num_params():,} parameters) on "
-          f"device '{trainer.F.name}'")
+          f"device '{trainer.F.name}'"
+          + (f", convolutions in {args.precision} (version {trainer.F.device.conv})"
+             if args.precision != "fp32" else ""))
     print(f"training: {asdict(cfg)}")
     result = fit(trainer, out, progress=not args.quiet)
     h = trainer.history
@@ -380,6 +382,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--log-every", type=int, help="logging interval in steps")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     _device_arg(g)
+    g.add_argument("--precision", default="fp32", choices=["fp32", "tf32", "bf16", "fp16"],
+                   help="what the convolutions round their inputs to: fp32 (default), or the "
+                        "tensor cores in tf32/bf16 (sm_80+) or fp16 (sm_70+); sums, master "
+                        "weights and Adam stay float32")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("export", help="the weights of a training checkpoint as a model file "

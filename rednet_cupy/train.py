@@ -120,9 +120,14 @@ class Trainer:
     """Holds the model, Adam's moments, the data generators and the history."""
 
     def __init__(self, model_cfg: RedNetConfig, cfg: TrainConfig, train_images: list,
-                 val_images: list | None = None, device: str = "auto") -> None:
+                 val_images: list | None = None, device: str = "auto",
+                 precision: str = "fp32") -> None:
         self.model_cfg, self.cfg = model_cfg, cfg
-        self.F = ops_registry.get(device)
+        self.F = ops_registry.get(device, precision=None if precision == "fp32" else precision)
+        if precision != "fp32" and self.F.name == "cpu":
+            raise ValueError(f"precision {precision} runs the tensor-core kernels of a kernel "
+                             f"device (--device cuda, or emulate to check them on a CPU); the "
+                             f"cpu device computes in float32")
         self.net = RedNet(model_cfg, self.F, seed=cfg.seed)
         xp = self.F.xp
         self.m = {k: xp.zeros_like(v) for k, v in self.net.params.items()}

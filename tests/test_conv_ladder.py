@@ -27,7 +27,8 @@ from rednet_cupy.ops.device import KernelDevice
 from rednet_cupy.runtime import kernel_dir
 
 TOL = 1e-5  # float32
-NUMBERS = [v.number for v in ops.conv_versions()]
+NUMBERS = [v.number for v in ops.conv_versions() if v.precisions == ("fp32",)]
+TENSOR_CORE = ["tf32", "bf16", "fp16"]
 
 # (N, C_in, C_out, H, W, padding)
 SHAPES = [
@@ -208,16 +209,17 @@ def test_split_pixels():
 # ---- choosing a version ----
 def test_conv_versions_list_the_ladder():
     listed = ops.conv_versions()
-    assert [v.number for v in listed] == [1, 2, 3, 4, 5, 6]
+    assert [v.number for v in listed] == [1, 2, 3, 4, 5, 6, 7]
     grads = {g.number for g in ops.weight_grad_versions()}
-    assert grads == {1, 2, 3}
+    assert grads == {1, 2, 3, 4}
     for v in listed:
         assert v.name and v.description and v.weight_grad in grads
         assert (kernel_dir() / v.file).is_file()
     for g in ops.weight_grad_versions():
         assert (kernel_dir() / g.file).is_file()
     for v in listed[2:]:  # the new files say where they stand in the ladder
-        assert f"version {v.number} of 6" in (kernel_dir() / v.file).read_text()
+        assert f"version {v.number} of 7" in (kernel_dir() / v.file).read_text()
+    assert listed[-1].precisions == tuple(TENSOR_CORE) and listed[-1].weight_grad == 4
 
 
 def test_get_with_conv_is_cached_and_defaults_unchanged():
@@ -238,9 +240,9 @@ def test_the_default_can_be_set_for_a_whole_program(monkeypatch):
         ops.get.__wrapped__("emulate")
 
 
-@pytest.mark.parametrize("bad", [0, 7, "3", 2.0, True])
+@pytest.mark.parametrize("bad", [0, 8, "3", 2.0, True])
 def test_get_rejects_an_unknown_version(bad):
-    with pytest.raises(ValueError, match=r"conv must be one of \[1, 2, 3, 4, 5, 6\]"):
+    with pytest.raises(ValueError, match=r"conv must be one of \[1, 2, 3, 4, 5, 6, 7\]"):
         ops.get("emulate", conv=bad)
 
 
@@ -269,3 +271,73 @@ def test_tile_rule_and_override(monkeypatch):
     monkeypatch.setenv("REDNET_CONV_TILE", "16x16")
     with pytest.raises(ValueError, match="REDNET_CONV_TILE='16x16'"):
         conv_ladder.v6_tile(_device(6), (1, 1, 5, 5, 1, 1, False), lambda t: None)
+
+
+# ---- version 7 and w4: the tensor cores ----
+def _rounded(precision, *arrays):
+    return [R.round_to(a, precision).astype(np.float64) for a in arrays]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=_id)
+@pytest.mark.parametrize("precision", TENSOR_CORE)
+def test_tensor_cores_forward_and_backward(precision, shape, rng):
+    """Against the reference on inputs rounded to the precision (the products are exact, the
+    sums float32: float32's tolerance), and against the unrounded reference (the
+    precision's tolerance, R.precision.TOLERANCE)."""
+    F = ops.get("emulate", precision=precision)
+    assert (F.device.conv, F.device.precision) == (7, precision)
+    x, wt, b = _inputs(rng, shape)
+    p = shape[-1]
+    y = F.conv2d_forward(x, wt, b, p)
+    assert rel_error(y, R.conv2d_forward(*_rounded(precision, x, wt), b.astype(np.float64),
+                                         p)) < TOL
+    exact = R.conv2d_forward(*_f64(x, wt, b), p)
+    assert rel_error(y, exact) < R.precision.TOLERANCE[precision]
+    dy = rng.standard_normal(exact.shape).astype(np.float32)
+    dx, dw, db = F.conv2d_backward(dy, x, wt, p)
+    rdx, rdw, _ = R.conv2d_backward(*_rounded(precision, dy, x, wt), p)
+    assert rel_error(dx, rdx) < TOL and rel_error(dw, rdw) < TOL
+    _, _, rdb = R.conv2d_backward(*_f64(dy, x, wt), p)
+    assert rel_error(db, rdb) < TOL  # the bias gradient stays float32
+
+
+@pytest.mark.parametrize("precision", TENSOR_CORE)
+def test_tensor_cores_deconv_and_wide_layers(precision, rng):
+    F = ops.get("emulate", precision=precision)
+    x, wt, b = _inputs(rng, (2, 5, 3, 6, 5, 1), deconv=True)
+    y = F.deconv2d_forward(x, wt, b, 1)
+    assert rel_error(y, R.deconv2d_forward(*_rounded(precision, x, wt),
+                                           b.astype(np.float64), 1)) < TOL
+    x, wt, b = _inputs(rng, (2, 2, 129, 5, 7, 1))  # 3 tiles of 64 channels, the last nearly empty
+    y = conv_ladder.forward(F.device, 7, x, wt, b, 1)
+    assert rel_error(y, R.conv2d_forward(*_rounded(precision, x, wt),
+                                         b.astype(np.float64), 1)) < TOL
+
+
+@pytest.mark.parametrize("precision", TENSOR_CORE)
+@pytest.mark.parametrize("splits", [1, 3, None])
+def test_w4_split_k_is_exact_and_reproducible(precision, splits, rng):
+    shape = (3, 9, 70, 9, 7, 1)  # K = 81: two tiles of 64; 70 channels: two tiles
+    x, wt, _ = _inputs(rng, shape)
+    n, _, co, h, w, p = shape
+    dy = rng.standard_normal((n, co, h, w)).astype(np.float32)
+    dev = ops.get("emulate", precision=precision).device
+    dw = conv_ladder.weight_grad(dev, 4, dy, x, p, splits)
+    assert rel_error(dw, R.conv2d_backward(*_rounded(precision, dy, x, wt), p)[1]) < TOL
+    np.testing.assert_array_equal(dw, conv_ladder.weight_grad(dev, 4, dy, x, p, splits))
+
+
+def test_choosing_a_precision():
+    assert ops.get("emulate", conv=7).device.precision == "tf32"
+    assert ops.get("emulate", precision="fp32").device.conv == versions.DEFAULT["emulate"]
+    assert ops.get("emulate", conv=4, precision="fp32").device.precision == "fp32"
+    with pytest.raises(ValueError, match="version 3 computes in fp32, not bf16"):
+        ops.get("emulate", conv=3, precision="bf16")
+    with pytest.raises(ValueError, match="version 7 computes in tf32 or bf16 or fp16, not fp32"):
+        ops.get("emulate", conv=7, precision="fp32")
+    with pytest.raises(ValueError, match="precision must be one of fp32, tf32, bf16, fp16"):
+        ops.get("cpu", precision="fp8")
+    for precision in TENSOR_CORE:  # the NumPy rounding agrees with the emulator's kernels
+        x = np.array([1 + 2.0 ** -11, 1 + 3 * 2.0 ** -11, 1 + 2.0 ** -8 + 2.0 ** -20],
+                     np.float32)
+        assert np.all(R.round_to(x, precision) != x)

@@ -43,7 +43,8 @@ def mutate(text: str, old: str, new: str) -> str:
 def device_with(op: str, kernel: str, source: str, name: str) -> KernelDevice:
     """A fresh emulator device whose `op`/`kernel` launches run `source`'s kernel instead."""
     dev = KernelDevice("emulate", np, poison=True)
-    module = runtime.load_source(source, device="emulate", name=name)
+    module = runtime.load_source(source, device="emulate", name=name,
+                                 include_dirs=[runtime.kernel_dir()])
     dev._functions[(op, kernel)] = module.get_function(kernel)
     return dev
 
@@ -183,8 +184,26 @@ def ladder_weight_grad_error(dev: KernelDevice, number: int, shape) -> float:
     return error(dw, expected)
 
 
+def tensor_core_error(dev: KernelDevice, weight_grad: bool, shape) -> float:
+    """Version 7 (or w4) in tf32 against the reference on tf32-rounded inputs (what the
+    tensor cores compute exactly, up to float32 sums)."""
+    dev.precision = "tf32"
+    x, w, b = conv_inputs(shape)
+    p = shape[-1]
+    f64 = [R.round_to(a, "tf32").astype(np.float64) for a in (x, w)]
+    if not weight_grad:
+        y = conv_ladder.forward(dev, 7, x, w, b, p)
+        return error(y, R.conv2d_forward(*f64, b.astype(np.float64), p))
+    dy = np.random.default_rng(1).standard_normal(
+        (shape[0], shape[2], shape[3] + 2 * p - 2, shape[4] + 2 * p - 2)).astype(np.float32)
+    dw = conv_ladder.weight_grad(dev, 4, dy, x, p, splits=3)
+    rdy = R.round_to(dy, "tf32").astype(np.float64)
+    return error(dw, R.conv2d_backward(rdy, f64[0], f64[1], p)[1])
+
+
 LADDER_SHAPE = (2, 4, 9, 11, 13, 1)  # K = 36: 5 stages of 8; 286 pixels
 DOUBLE_BUFFER = "if (more) store_shared(buf ^ 1);"
+STORE_INDENT = " " * 36  # conv2d_v7.cu's continuation line of store_matrix_sync
 
 # name: (file, kernel, old text, new text, how to measure)
 LADDER_MUTANTS = {
@@ -205,6 +224,21 @@ LADDER_MUTANTS = {
         "conv2d_w2", "conv2d_weight_grad_reduce", "for (int z = 0; z < splits; ++z)",
         "for (int z = 0; z < splits - 1; ++z)",
         lambda dev: ladder_weight_grad_error(dev, 2, LADDER_SHAPE)),
+    # The accumulators leave in column-major order: every 16 x 16 tile transposed.
+    "v7_accumulator_stored_transposed": (
+        "conv2d_v7", "conv2d_forward_tf32", f"LDC,\n{STORE_INDENT}wmma::mem_row_major",
+        f"LDC,\n{STORE_INDENT}wmma::mem_col_major",
+        lambda dev: tensor_core_error(dev, False, LADDER_SHAPE)),
+    # The stage is loaded as fragments before all of it has been written.
+    "v7_no_barrier_before_the_fragments": (
+        "conv2d_v7", "conv2d_forward_tf32",
+        "__syncthreads();  // the stage is complete before any warp loads a fragment of it",
+        "// (barrier removed)", lambda dev: tensor_core_error(dev, False, LADDER_SHAPE)),
+    # A chunk runs on into the next one's pixels: those are counted twice.
+    "w4_chunk_overruns": (
+        "conv2d_w4", "conv2d_weight_grad_partial_tf32", "pend = min(Ptotal, pbeg + chunk);",
+        "pend = min(Ptotal, pbeg + chunk + BK);",
+        lambda dev: tensor_core_error(dev, True, LADDER_SHAPE)),
     "w3_double_buffer_same_copy": (
         "conv2d_w3", "conv2d_weight_grad_partial", DOUBLE_BUFFER, "if (more) store_shared(buf);",
         lambda dev: ladder_weight_grad_error(dev, 3, LADDER_SHAPE)),

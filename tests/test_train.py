@@ -363,3 +363,17 @@ def test_super_resolution_trains_on_protocol_pairs_and_validates_shaved():
     expect = psnr(shave(hr, 3), shave(np.clip(sr_degrade(hr, 3), 0, 1), 3))
     assert tr.validate() == pytest.approx(expect, abs=1e-4)
     assert tr.history.val_input_psnr == pytest.approx(expect, abs=1e-4)
+
+
+# ----------------------------------------------------------------------------- precision
+def test_a_tensor_core_precision_trains_on_a_kernel_device_only():
+    """--precision bf16: the convolutions run version 7 in bf16, weights and Adam stay
+    float32; on the cpu device it is refused, not silently ignored."""
+    tr = Trainer(MODEL, config(steps=2), IMAGES, device="emulate", precision="bf16")
+    assert (tr.F.device.conv, tr.F.device.precision) == (7, "bf16")
+    first = tr.train_step()[0]
+    assert np.isfinite(first)
+    assert all(np.asarray(a).dtype == np.float32 for a in (*tr.net.params.values(),
+                                                           *tr.m.values(), *tr.v.values()))
+    with pytest.raises(ValueError, match="precision tf32 runs the tensor-core kernels"):
+        Trainer(MODEL, config(), IMAGES, device="cpu", precision="tf32")

@@ -5,6 +5,7 @@
     F = ops.get("cuda")         # kernels/*.cu compiled by CuPy for an NVIDIA GPU
     F = ops.get("auto")         # cuda when usable, else cpu
     F = ops.get("cuda", conv=5) # version 5 of the convolution kernels (ops.conv_versions())
+    F = ops.get("cuda", precision="bf16")  # the tensor-core version 7, bf16 inputs
 
 Besides the contract (conv2d_forward, conv2d_backward, deconv2d_forward, deconv2d_backward,
 relu_forward, relu_backward, skip_add_forward, mse_loss_forward, mse_loss_backward,
@@ -61,14 +62,18 @@ def weight_grad_versions() -> tuple[WeightGradVersion, ...]:
 
 # typed: conv=2.0 or conv=True must not find the namespace of conv=2 or conv=1.
 @lru_cache(maxsize=None, typed=True)
-def get(device: str = "auto", conv: int | None = None) -> SimpleNamespace:
+def get(device: str = "auto", conv: int | None = None,
+        precision: str | None = None) -> SimpleNamespace:
     """The ops namespace of `device` ('cpu', 'emulate', 'cuda' or 'auto').
 
     `conv` (an int of `conv_versions()`) picks the convolution kernels of a kernel device,
-    None its default: version 2 on emulate, 6 on cuda (REDNET_CONV=N sets another). The cpu
-    device accepts it and runs NumPy whatever it is."""
+    None its default: version 2 (REDNET_CONV=N sets another). `precision` ("fp32", "tf32",
+    "bf16", "fp16") is what the convolutions round their inputs to: anything but fp32 runs
+    the tensor-core version 7 (sums stay float32). The cpu device accepts both and runs NumPy
+    in float32 whatever they are."""
     name = resolve(device)
     conv = versions.check(conv)
+    versions.resolve(conv, precision)  # a bad combination fails on every device
     if name == "cpu":
         from rednet_cupy import reference
 
@@ -83,4 +88,4 @@ def get(device: str = "auto", conv: int | None = None) -> SimpleNamespace:
         )
     from rednet_cupy.ops import device
 
-    return device.namespace(name, conv)
+    return device.namespace(name, conv, precision)

@@ -46,6 +46,9 @@ def forward(dev: KernelDevice, number: int, x, w, b, padding: int, relu: bool = 
                    (32, 4), args)
     elif number in (4, 5):
         dev.launch(op, "conv2d_forward", (_cdiv(p, 64), _cdiv(c_out, 64)), (256,), args)
+    elif number == 7:
+        dev.launch(op, f"conv2d_forward_{dev.precision}", (_cdiv(p, 64), _cdiv(c_out, 64)),
+                   (128,), args)
     else:
         prefix = "conv2d_forward_relu" if relu else "conv2d_forward"
 
@@ -134,12 +137,18 @@ def weight_grad(dev: KernelDevice, number: int, dy, x, padding: int,
     op = f"conv2d_w{number}"
     k = c_in * 9
     pixels = n * dy.shape[2] * dy.shape[3]
-    tile, step, block = ((16, 16, (16, 16)) if number == 2 else (64, 16, (128,)))
+    # (tile of dW, pixels per stage, block); w4's stage depth is its precision's (16 for
+    # tf32, 32 for fp16/bf16).
+    tile, step, block = {2: (16, 16, (16, 16)), 3: (64, 16, (128,)),
+                         4: (64, 16 if dev.precision == "tf32" else 32, (128,))}[number]
     tiles = _cdiv(k, tile) * _cdiv(c_out, tile)
     chunk, splits = split_pixels(pixels, tiles, step, splits)
     part = dev.empty((splits, c_out, k))
-    dev.launch(op, "conv2d_weight_grad_partial", (_cdiv(k, tile), _cdiv(c_out, tile), splits),
+    partial = f"conv2d_weight_grad_partial_{dev.precision}" if number == 4 else (
+        "conv2d_weight_grad_partial")
+    dev.launch(op, partial, (_cdiv(k, tile), _cdiv(c_out, tile), splits),
                block, (dy, x, part, n, c_in, h, wd, c_out, padding, chunk))
-    dev.launch(op, "conv2d_weight_grad_reduce", (blocks_for(dw.size),), (256,),
+    # One fixed-order reduce for every split-K version: w2's.
+    dev.launch("conv2d_w2", "conv2d_weight_grad_reduce", (blocks_for(dw.size),), (256,),
                (part, dw, dw.size, splits))
     return dw

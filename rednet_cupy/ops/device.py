@@ -31,6 +31,8 @@ class KernelDevice:
     # Which version of the convolution ladder conv2d and deconv2d run (ops/versions.py), and
     # the block shape version 6 chose for each layer shape (ops/conv_ladder.py).
     conv: int = 2
+    # What version 7 / w4 round their inputs to: "tf32", "bf16" or "fp16" ("fp32" for 1-6).
+    precision: str = "fp32"
     tiles: dict[tuple, tuple[int, int]] = field(default_factory=dict)
     _functions: dict[tuple[str, str], Any] = field(default_factory=dict)
 
@@ -60,29 +62,41 @@ def blocks_for(n: int, threads: int = 256, cap: int = 4096) -> int:
     return max(1, min(cap, -(-n // threads)))
 
 
-def make_device(name: str, conv: int | None = None) -> KernelDevice:
-    """The device `name`, running version `conv` of the convolution ladder (None: the
-    device's default, see ops/versions.py)."""
-    from rednet_cupy.ops.versions import default
+def make_device(name: str, conv: int | None = None,
+                precision: str | None = None) -> KernelDevice:
+    """The device `name`, running version `conv` of the convolution ladder in `precision`
+    (None: the device's default, see ops/versions.py)."""
+    from rednet_cupy.ops import versions
 
-    conv = default(name) if conv is None else conv
+    conv, precision = versions.resolve(conv, precision)
+    if conv is None:
+        conv, precision = versions.resolve(versions.default(name), None)
     if name == "emulate":
         return KernelDevice("emulate", np, poison=os.environ.get("REDNET_POISON", "1") == "1",
-                            conv=conv)
+                            conv=conv, precision=precision)
     ok, why = runtime.cuda_available()
     if not ok:
         raise RuntimeError(f"device 'cuda' is not usable here: {why}")
     import cupy
 
+    need = versions.MIN_CAPABILITY.get(precision)
+    if need:
+        props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
+        have = (int(props["major"]), int(props["minor"]))
+        if have < need:
+            raise RuntimeError(f"precision {precision} needs a GPU of compute capability "
+                               f"{need[0]}.{need[1]} or newer; this one is {have[0]}.{have[1]}"
+                               + (" (fp16 is available)" if have >= (7, 0) else ""))
     return KernelDevice("cuda", cupy, poison=os.environ.get("REDNET_POISON", "0") == "1",
-                        conv=conv)
+                        conv=conv, precision=precision)
 
 
-def namespace(name: str, conv: int | None = None) -> SimpleNamespace:
+def namespace(name: str, conv: int | None = None,
+              precision: str | None = None) -> SimpleNamespace:
     """The ops contract for a kernel device: every function bound to that device."""
     from rednet_cupy.ops import adam, conv2d, deconv2d, mse_loss, relu, skip_add
 
-    dev = make_device(name, conv)
+    dev = make_device(name, conv, precision)
     xp = dev.xp
     funcs = {
         "conv2d_forward": conv2d.conv2d_forward,

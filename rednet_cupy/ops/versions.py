@@ -1,10 +1,12 @@
-"""The numbered versions of the convolution kernels, from naive to warp-tiled.
+"""The numbered versions of the convolution kernels, from naive to tensor cores.
 
-Forward / input-gradient versions v1-v6 (the input gradient and deconv2d's forward pass are
-the same kernel on flipped weights) and weight-gradient versions w1-w3. Each lives in its own
+Forward / input-gradient versions v1-v7 (the input gradient and deconv2d's forward pass are
+the same kernel on flipped weights) and weight-gradient versions w1-w4. Each lives in its own
 kernels/ file, whose header says what it changes from the previous one and why; version 2 and
 w1 are the original kernels/conv2d.cu. `ops.get(device, conv=N)` runs version N with its
-paired weight gradient.
+paired weight gradient. Versions 1-6 compute in float32 ("fp32"); version 7 and w4 run on the
+tensor cores in one of the precisions "tf32", "bf16" or "fp16" (inputs rounded to it, sums
+in float32), chosen with `ops.get(device, precision=...)`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ class ConvVersion:
     file: str  # under kernels/
     description: str
     weight_grad: int  # the weight-gradient version run with it
+    precisions: tuple[str, ...] = ("fp32",)  # what its inputs are rounded to
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,10 @@ VERSIONS: tuple[ConvVersion, ...] = (
     ConvVersion(6, "warp tiling", "conv2d_v6.cu",
                 "per-warp sub-tiles, 32-64 outputs per thread, block shape tuned per layer; "
                 "fused bias + ReLU variant", 3),
+    ConvVersion(7, "tensor cores", "conv2d_v7.cu",
+                "WMMA fragments on the tensor cores, inputs rounded to tf32, bf16 or fp16 as "
+                "they are staged, float32 accumulation; 4 warps of 2x2 16x16 fragments", 4,
+                ("tf32", "bf16", "fp16")),
 )
 
 WEIGHT_GRADS: tuple[WeightGradVersion, ...] = (
@@ -60,7 +67,15 @@ WEIGHT_GRADS: tuple[WeightGradVersion, ...] = (
     WeightGradVersion(3, "warp-tiled split-K", "conv2d_w3.cu",
                       "version 2 with 64x64 tiles, per-warp sub-tiles, 32 sums per thread, "
                       "float4 shared reads, double buffering"),
+    WeightGradVersion(4, "tensor-core split-K", "conv2d_w4.cu",
+                      "version 3's split-K product on the tensor cores (WMMA), dY and x rounded "
+                      "to the precision, float32 partials, version 2's fixed-order reduce"),
 )
+
+PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
+TENSOR_CORE_VERSION = 7
+# The compute capability each precision's tensor-core instructions need.
+MIN_CAPABILITY = {"tf32": (8, 0), "bf16": (8, 0), "fp16": (7, 0)}
 
 # Emulate: version 2 (the tests' long-standing kernels, and quick on the emulator's threads).
 # Cuda: the default is the fastest version *verified* on a GPU, and no version has run on one
@@ -79,6 +94,23 @@ def check(conv: object) -> int | None:
     if isinstance(conv, bool) or not isinstance(conv, int) or conv not in numbers:
         raise ValueError(f"conv must be one of {numbers} (see ops.conv_versions()), got {conv!r}")
     return conv
+
+
+def resolve(conv: int | None, precision: str | None) -> tuple[int | None, str]:
+    """(conv, precision) made consistent: a tensor-core precision means version 7, version 7
+    means tf32 unless told otherwise, and float32 versions only compute in "fp32"."""
+    if precision is not None and precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if conv is None and precision not in (None, "fp32"):
+        conv = TENSOR_CORE_VERSION
+    if conv is None:
+        return None, "fp32"
+    allowed = version(conv).precisions
+    precision = precision or allowed[0]
+    if precision not in allowed:
+        raise ValueError(f"version {conv} computes in {' or '.join(allowed)}, not {precision} "
+                         f"(tensor-core precisions: conv={TENSOR_CORE_VERSION})")
+    return conv, precision
 
 
 def default(device: str) -> int:

@@ -18,6 +18,7 @@ from rednet_cupy.reference.deconv2d import (
     deconv2d_forward_naive,
 )
 from rednet_cupy.reference.mse_loss import mse_loss_backward, mse_loss_forward
+from rednet_cupy.reference.precision import round_to
 from rednet_cupy.reference.relu import relu_backward, relu_forward
 from rednet_cupy.reference.skip_add import skip_add_forward
 
@@ -35,5 +36,6 @@ __all__ = [
     "mse_loss_forward",
     "relu_backward",
     "relu_forward",
+    "round_to",
     "skip_add_forward",
 ]

@@ -90,24 +90,26 @@ _modules_lock = threading.Lock()
 
 
 def load_source(source: str | os.PathLike, device: str = "emulate",
-                name: str | None = None) -> Module:
+                name: str | None = None,
+                include_dirs: list[str | os.PathLike] | None = None) -> Module:
     """Build CUDA source (text, or a pathlib.Path / os.PathLike to a .cu file) for `device`.
 
     A str is always source text; pass a Path for a file. Local `#include "x.cuh"` is resolved
-    next to the file."""
+    next to the file, then in `include_dirs` (for source text: only there)."""
+    extra = [Path(d).resolve() for d in include_dirs or []]
     if isinstance(source, os.PathLike):
         path = Path(source).resolve()
-        text, filename, include_dirs = path.read_text(), str(path), [path.parent]
+        text, filename, dirs = path.read_text(), str(path), [path.parent, *extra]
         name = name or path.stem
     else:
-        text, include_dirs = str(source), []
+        text, dirs = str(source), extra
         name = name or "kernels"
         filename = f"{name}.cu"
-    key = (text, name, device, filename, compiler.sanitizing(), compiler.racechecking(),
-           os.environ.get("CXX"), str(compiler.cache_dir()))
+    key = (text, name, device, filename, tuple(dirs), compiler.sanitizing(),
+           compiler.racechecking(), os.environ.get("CXX"), str(compiler.cache_dir()))
     with _modules_lock:
         if key not in _modules:
-            _modules[key] = Module(text, name, device, filename, include_dirs)
+            _modules[key] = Module(text, name, device, filename, dirs)
         return _modules[key]
 
 
