@@ -341,3 +341,16 @@ def test_choosing_a_precision():
         x = np.array([1 + 2.0 ** -11, 1 + 3 * 2.0 ** -11, 1 + 2.0 ** -8 + 2.0 ** -20],
                      np.float32)
         assert np.all(R.round_to(x, precision) != x)
+
+
+def test_version_7_does_not_depend_on_the_fragment_layout(rng):
+    """Its bias is added after the accumulators went through shared memory, never by guessing
+    which lane holds which element: a scrambled layout gives the same bits."""
+    from rednet_cupy import runtime
+
+    x, wt, b = _inputs(rng, SHAPES[3])
+    dev = ops.get("emulate", precision="bf16").device
+    natural = conv_ladder.forward(dev, 7, x, wt, b, 0)
+    with runtime.fragment_layout("scrambled", 11):
+        scrambled = conv_ladder.forward(dev, 7, x, wt, b, 0)
+    np.testing.assert_array_equal(natural, scrambled)
