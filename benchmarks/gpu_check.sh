@@ -4,6 +4,8 @@
 #   tests     the whole suite; its cuda tests run because a GPU is usable (NaN-poisoned outputs)
 #   notebooks the tutorials at full size, on the GPU
 #   bench     benchmarks/bench_ops.py: every op, training steps and inference against PyTorch
+#   ladder    benchmarks/bench_conv_ladder.py: every convolution version and precision, checked,
+#             timed hot and cold against cuDNN and cuBLAS, and a RED30 step per version
 #   demo      `rednet demo` on cuda, timed
 #   recipe    the shipped model's training recipe for 300 steps on cuda (its speed there);
 #             only when DATASETS names the folder holding Train400 and Set12
@@ -24,7 +26,7 @@ py=${PYTHON:-python3}
 results=${RESULTS:-benchmarks/results/gpu_$(date +%F)}
 mkdir -p "$results"
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(machine tests notebooks bench demo recipe)
+[ ${#parts[@]} -eq 0 ] && parts=(machine tests notebooks bench ladder demo recipe)
 failed=()
 
 run_part() {  # run_part NAME COMMAND...: log to $results/NAME.log, time it, note a failure
@@ -52,6 +54,9 @@ for part in "${parts[@]}"; do
             -p no:cacheprovider tests/test_tutorials.py ;;
     bench)
         run_part bench "$py" benchmarks/bench_ops.py --device cuda --out "$results/ops_cuda.md" ;;
+    ladder)
+        run_part ladder "$py" benchmarks/bench_conv_ladder.py --device cuda \
+            --out "$results/conv_ladder.md" ;;
     demo)
         run_part demo "$py" -m rednet_cupy demo --device cuda --quiet --out "$results/demo" ;;
     recipe)
@@ -65,7 +70,7 @@ for part in "${parts[@]}"; do
             --lr 1e-3 --warmup 100 --seed 0 --val-every 300 --ckpt-every 300 --log-every 100 \
             --device cuda --quiet --out "$results/recipe" ;;
     *)
-        echo "unknown part '$part': expected machine, tests, notebooks, bench, demo or recipe" >&2
+        echo "unknown part '$part': expected machine, tests, notebooks, bench, ladder, demo or recipe" >&2
         exit 2 ;;
     esac
 done

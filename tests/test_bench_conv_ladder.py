@@ -1,0 +1,73 @@
+"""benchmarks/bench_conv_ladder.py: it checks every version, precision and pass before
+timing it, refuses to time a wrong one, and writes its table and plot. The timings are not
+tested (on the emulator they say nothing about a GPU)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from rednet_cupy import ops
+from rednet_cupy.ops import conv_ladder
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load():
+    path = ROOT / "benchmarks" / "bench_conv_ladder.py"
+    spec = importlib.util.spec_from_file_location("bench_conv_ladder", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _load()
+QUICK = ["--device", "emulate", "--small", "--samples", "2", "--warmup", "0", "--no-torch"]
+
+
+def _table(text: str, heading: str) -> list[list[str]]:
+    part = text.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    return [[c.strip() for c in line.strip("|").split("|")]
+            for line in part.splitlines() if line.startswith("| ") and "---" not in line][1:]
+
+
+def test_every_version_and_pass_is_checked_and_timed(tmp_path):
+    out = tmp_path / "ladder.md"
+    assert bench.main([*QUICK, "--out", str(out)]) == 0
+    text = out.read_text()
+    assert out.with_suffix(".png").stat().st_size > 1000
+    ours = [(f"ours v{v.number}", p) for v in ops.conv_versions() for p in v.precisions]
+    grads = [(f"ours w{v.weight_grad}", p) for v in ops.conv_versions() for p in v.precisions]
+    for shape in bench.SMALL_SHAPES:
+        for pass_, expected in (("forward", ours), ("input_grad", ours),
+                                ("weight_grad", list(dict.fromkeys(grads)))):
+            rows = _table(text, f"{shape}, {pass_}")
+            listed = [(r[0], r[1]) for r in rows if r[0].startswith("ours")]
+            assert listed == expected, (shape, pass_)
+            for r in rows:
+                assert float(r[2]) < bench.CHECK_TOL  # checked against the reference
+                assert r[3] != "-"  # and timed
+    steps = _table(text, "RED10 2x12x12, training step")
+    assert [(r[0], r[1]) for r in steps] == [
+        (f"ours v{v.number}+w{v.weight_grad}", p) for v in ops.conv_versions()
+        for p in v.precisions]
+
+
+def test_a_wrong_kernel_is_reported_and_not_timed(tmp_path, monkeypatch):
+    real = conv_ladder.forward
+
+    def broken(dev, number, *args, **kw):
+        y = real(dev, number, *args, **kw)
+        if number == 3:
+            y[..., 0, 0] += 1.0  # one corner of every map off
+        return y
+
+    monkeypatch.setattr(conv_ladder, "forward", broken)
+    out = tmp_path / "ladder.md"
+    assert bench.main([*QUICK, "--no-step", "--out", str(out)]) == 1
+    rows = _table(out.read_text(), f"{next(iter(bench.SMALL_SHAPES))}, forward")
+    v3 = next(r for r in rows if r[0] == "ours v3")
+    assert "WRONG: not timed" in "|".join(v3) and v3[3] == "-"
+    assert all(r[3] != "-" for r in rows if r[0] != "ours v3")
