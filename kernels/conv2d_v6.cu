@@ -2,9 +2,15 @@
 //
 // Computes what conv2d_v1.cu's header states, with the same kernel signature; the same
 // implicit GEMM as versions 4-5 (Y = Wt . X, M = C_out, P = N*Ho*Wo pixels, K = C_in*9), with
-// version 5's float4 paths and double-buffered stages. Also, with the same signature, the
-// fused epilogue y = max(0, conv(x) + b): conv2d_forward_relu_*, for a conv followed by a ReLU
-// (one pass over y fewer: the separate ReLU reads and writes all of it again).
+// version 5's float4 paths and double-buffered stages. Also two fused epilogues, which save
+// passes over memory that separate kernels would make:
+//   conv2d_forward_relu_*       y = max(0, conv(x) + b), same signature: a conv followed by a
+//                               ReLU (the separate ReLU reads and writes all of y again);
+//   conv2d_forward_relu_skip_*  (x, w, b, y, skip, out, N, ...): y = max(0, conv(x) + b) and
+//                               out = max(0, y + skip), RED-Net's decoder layer with a skip
+//                               connection (y is kept: the backward pass needs its mask).
+//                               Unfused, the ReLU, the addition and the second ReLU read
+//                               3 and write 3 maps; here the store reads 1 and writes 2.
 //
 // What changed from version 5, and why it should be faster:
 //   * Warp tiling: the BM x BN block tile is split into one WM x WN sub-tile per warp, and
@@ -35,9 +41,13 @@
 #define TN 4
 #define THREADS 128
 
-template <int BM, int BN, int WM, int WN, bool RELU>
+// The epilogue applied in the store: NONE, RELU, or RELU_SKIP (also out = max(0, y + skip)).
+enum Epilogue { NONE, RELU, RELU_SKIP };
+
+template <int BM, int BN, int WM, int WN, Epilogue EPI>
 __device__ __forceinline__ void conv_tile(const float* __restrict__ x, const float* __restrict__ w,
                                           const float* __restrict__ b, float* __restrict__ y,
+                                          const float* __restrict__ skip, float* __restrict__ out,
                                           int N, int C_in, int H, int W, int C_out, int padding) {
     constexpr int WARPS_N = BN / WN;
     constexpr int WMI = WM / (4 * TM), WNI = WN / (8 * TN);
@@ -57,7 +67,9 @@ __device__ __forceinline__ void conv_tile(const float* __restrict__ x, const flo
     const int p0 = blockIdx.x * BN, m0 = blockIdx.y * BM;
     const int tid = threadIdx.x;
     const bool vec_w = K % 4 == 0 && reinterpret_cast<size_t>(w) % 16 == 0;
-    const bool vec_y = HoWo % 4 == 0 && reinterpret_cast<size_t>(y) % 16 == 0;
+    const bool vec_y = HoWo % 4 == 0 && reinterpret_cast<size_t>(y) % 16 == 0 &&
+                       (EPI != RELU_SKIP || (reinterpret_cast<size_t>(skip) % 16 == 0 &&
+                                             reinterpret_cast<size_t>(out) % 16 == 0));
 
     const int lp = tid % BN;  // the pixel this thread gathers for, split once
     const int gp = p0 + lp;
@@ -157,70 +169,107 @@ __device__ __forceinline__ void conv_tile(const float* __restrict__ x, const flo
 #pragma unroll
             for (int c = 0; c < TN; ++c) {
                 v[c] = acc[a][i * TN + c] + bm;
-                if (RELU) v[c] = fmaxf(v[c], 0.0f);
+                if (EPI != NONE) v[c] = fmaxf(v[c], 0.0f);
             }
             if (vec_y) {  // P % 4 == 0: the 4 pixels all exist or none does, in one image
-                if (p < P)
-                    *reinterpret_cast<float4*>(&y[((size_t)(p / HoWo) * C_out + m) * HoWo +
-                                                  p % HoWo]) = make_float4(v[0], v[1], v[2], v[3]);
+                if (p < P) {
+                    const size_t e = ((size_t)(p / HoWo) * C_out + m) * HoWo + p % HoWo;
+                    *reinterpret_cast<float4*>(&y[e]) = make_float4(v[0], v[1], v[2], v[3]);
+                    if (EPI == RELU_SKIP) {
+                        const float4 s = *reinterpret_cast<const float4*>(&skip[e]);
+                        *reinterpret_cast<float4*>(&out[e]) =
+                            make_float4(fmaxf(v[0] + s.x, 0.0f), fmaxf(v[1] + s.y, 0.0f),
+                                        fmaxf(v[2] + s.z, 0.0f), fmaxf(v[3] + s.w, 0.0f));
+                    }
+                }
             } else {
 #pragma unroll
                 for (int c = 0; c < TN; ++c)
-                    if (p + c < P)
-                        y[((size_t)((p + c) / HoWo) * C_out + m) * HoWo + (p + c) % HoWo] = v[c];
+                    if (p + c < P) {
+                        const size_t e =
+                            ((size_t)((p + c) / HoWo) * C_out + m) * HoWo + (p + c) % HoWo;
+                        y[e] = v[c];
+                        if (EPI == RELU_SKIP) out[e] = fmaxf(v[c] + skip[e], 0.0f);
+                    }
             }
         }
     }
 }
 
-// One kernel per tile shape (BM x BN, warp tile WM x WN), each with and without the ReLU.
-#define CONV_PASS x, w, b, y, N, C_in, H, W, C_out, padding
-
+// One kernel per tile shape (BM x BN, warp tile WM x WN) and epilogue.
 extern "C" __global__ void __launch_bounds__(THREADS)
 conv2d_forward_64x128(const float* __restrict__ x, const float* __restrict__ w,
                       const float* __restrict__ b, float* __restrict__ y,
                       int N, int C_in, int H, int W, int C_out, int padding) {
-    conv_tile<64, 128, 32, 64, false>(CONV_PASS);
+    conv_tile<64, 128, 32, 64, NONE>(x, w, b, y, nullptr, nullptr, N, C_in, H, W, C_out, padding);
 }
 extern "C" __global__ void __launch_bounds__(THREADS)
 conv2d_forward_128x64(const float* __restrict__ x, const float* __restrict__ w,
                       const float* __restrict__ b, float* __restrict__ y,
                       int N, int C_in, int H, int W, int C_out, int padding) {
-    conv_tile<128, 64, 64, 32, false>(CONV_PASS);
+    conv_tile<128, 64, 64, 32, NONE>(x, w, b, y, nullptr, nullptr, N, C_in, H, W, C_out, padding);
 }
 extern "C" __global__ void __launch_bounds__(THREADS)
 conv2d_forward_64x64(const float* __restrict__ x, const float* __restrict__ w,
                      const float* __restrict__ b, float* __restrict__ y,
                      int N, int C_in, int H, int W, int C_out, int padding) {
-    conv_tile<64, 64, 32, 32, false>(CONV_PASS);
+    conv_tile<64, 64, 32, 32, NONE>(x, w, b, y, nullptr, nullptr, N, C_in, H, W, C_out, padding);
 }
 extern "C" __global__ void __launch_bounds__(THREADS)
 conv2d_forward_32x128(const float* __restrict__ x, const float* __restrict__ w,
                       const float* __restrict__ b, float* __restrict__ y,
                       int N, int C_in, int H, int W, int C_out, int padding) {
-    conv_tile<32, 128, 32, 32, false>(CONV_PASS);
+    conv_tile<32, 128, 32, 32, NONE>(x, w, b, y, nullptr, nullptr, N, C_in, H, W, C_out, padding);
 }
 extern "C" __global__ void __launch_bounds__(THREADS)
 conv2d_forward_relu_64x128(const float* __restrict__ x, const float* __restrict__ w,
                            const float* __restrict__ b, float* __restrict__ y,
                            int N, int C_in, int H, int W, int C_out, int padding) {
-    conv_tile<64, 128, 32, 64, true>(CONV_PASS);
+    conv_tile<64, 128, 32, 64, RELU>(x, w, b, y, nullptr, nullptr, N, C_in, H, W, C_out, padding);
 }
 extern "C" __global__ void __launch_bounds__(THREADS)
 conv2d_forward_relu_128x64(const float* __restrict__ x, const float* __restrict__ w,
                            const float* __restrict__ b, float* __restrict__ y,
                            int N, int C_in, int H, int W, int C_out, int padding) {
-    conv_tile<128, 64, 64, 32, true>(CONV_PASS);
+    conv_tile<128, 64, 64, 32, RELU>(x, w, b, y, nullptr, nullptr, N, C_in, H, W, C_out, padding);
 }
 extern "C" __global__ void __launch_bounds__(THREADS)
 conv2d_forward_relu_64x64(const float* __restrict__ x, const float* __restrict__ w,
                           const float* __restrict__ b, float* __restrict__ y,
                           int N, int C_in, int H, int W, int C_out, int padding) {
-    conv_tile<64, 64, 32, 32, true>(CONV_PASS);
+    conv_tile<64, 64, 32, 32, RELU>(x, w, b, y, nullptr, nullptr, N, C_in, H, W, C_out, padding);
 }
 extern "C" __global__ void __launch_bounds__(THREADS)
 conv2d_forward_relu_32x128(const float* __restrict__ x, const float* __restrict__ w,
                            const float* __restrict__ b, float* __restrict__ y,
                            int N, int C_in, int H, int W, int C_out, int padding) {
-    conv_tile<32, 128, 32, 32, true>(CONV_PASS);
+    conv_tile<32, 128, 32, 32, RELU>(x, w, b, y, nullptr, nullptr, N, C_in, H, W, C_out, padding);
+}
+extern "C" __global__ void __launch_bounds__(THREADS)
+conv2d_forward_relu_skip_64x128(const float* __restrict__ x, const float* __restrict__ w,
+                                const float* __restrict__ b, float* __restrict__ y,
+                                const float* __restrict__ skip, float* __restrict__ out,
+                                int N, int C_in, int H, int W, int C_out, int padding) {
+    conv_tile<64, 128, 32, 64, RELU_SKIP>(x, w, b, y, skip, out, N, C_in, H, W, C_out, padding);
+}
+extern "C" __global__ void __launch_bounds__(THREADS)
+conv2d_forward_relu_skip_128x64(const float* __restrict__ x, const float* __restrict__ w,
+                                const float* __restrict__ b, float* __restrict__ y,
+                                const float* __restrict__ skip, float* __restrict__ out,
+                                int N, int C_in, int H, int W, int C_out, int padding) {
+    conv_tile<128, 64, 64, 32, RELU_SKIP>(x, w, b, y, skip, out, N, C_in, H, W, C_out, padding);
+}
+extern "C" __global__ void __launch_bounds__(THREADS)
+conv2d_forward_relu_skip_64x64(const float* __restrict__ x, const float* __restrict__ w,
+                               const float* __restrict__ b, float* __restrict__ y,
+                               const float* __restrict__ skip, float* __restrict__ out,
+                               int N, int C_in, int H, int W, int C_out, int padding) {
+    conv_tile<64, 64, 32, 32, RELU_SKIP>(x, w, b, y, skip, out, N, C_in, H, W, C_out, padding);
+}
+extern "C" __global__ void __launch_bounds__(THREADS)
+conv2d_forward_relu_skip_32x128(const float* __restrict__ x, const float* __restrict__ w,
+                                const float* __restrict__ b, float* __restrict__ y,
+                                const float* __restrict__ skip, float* __restrict__ out,
+                                int N, int C_in, int H, int W, int C_out, int padding) {
+    conv_tile<32, 128, 32, 32, RELU_SKIP>(x, w, b, y, skip, out, N, C_in, H, W, C_out, padding);
 }

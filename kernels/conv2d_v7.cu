@@ -12,6 +12,10 @@
 //   conv2d_forward_bf16  inputs rounded to bfloat16 (7 mantissa bits, float's range), sm_80+
 //   conv2d_forward_fp16  inputs rounded to half (10 mantissa bits, |v| < 65504), sm_70+
 //
+// and the fused epilogues of version 6 for each: conv2d_forward_relu_<precision> (y = max(0,
+// conv + b)) and conv2d_forward_relu_skip_<precision> (x, w, b, y, skip, out, N, ...: also
+// out = max(0, y + skip)).
+//
 // Each product of two rounded inputs is exact; the error is the rounding of the inputs
 // (relative 2^-11 for tf32 and fp16, 2^-8 for bf16 per input) plus float accumulation.
 // fp16 overflows above 65504: fine for RED-Net's activations in [0, 1]-scaled images, not for
@@ -48,9 +52,13 @@ using namespace nvcuda;
 // Bytes of shared memory the kernel needs: the stage (As + Bs), or Cs, whichever is larger.
 #define SMEM_BYTES (BM * LDC * 4)
 
-template <class T>
+// The epilogue applied in the store: NONE, RELU, or RELU_SKIP (also out = max(0, y + skip)).
+enum Epilogue { NONE, RELU, RELU_SKIP };
+
+template <class T, Epilogue EPI>
 __device__ void forward(const float* __restrict__ x, const float* __restrict__ w,
-                        const float* __restrict__ b, float* __restrict__ y, int N, int C_in,
+                        const float* __restrict__ b, float* __restrict__ y,
+                        const float* __restrict__ skip, float* __restrict__ out, int N, int C_in,
                         int H, int W, int C_out, int padding, unsigned char* smem) {
     using P = Precision<T>;
     constexpr int BK = P::BK, WK = P::WK;
@@ -127,38 +135,121 @@ __device__ void forward(const float* __restrict__ x, const float* __restrict__ w
     const float* crow = Cs + lp;
 #pragma unroll 4
     for (int m = tid / BN; m < BM; m += THREADS / BN) {  // pixel lp, channels m, m + 2, ...
-        if (m0 + m < C_out) y[((size_t)pn * C_out + m0 + m) * HoWo + pq] = crow[m * LDC] + b[m0 + m];
+        if (m0 + m >= C_out) continue;
+        const size_t e = ((size_t)pn * C_out + m0 + m) * HoWo + pq;
+        float v = crow[m * LDC] + b[m0 + m];
+        if (EPI != NONE) v = fmaxf(v, 0.0f);
+        y[e] = v;
+        if (EPI == RELU_SKIP) out[e] = fmaxf(v + skip[e], 0.0f);
     }
 }
 
 extern "C" __global__ void __launch_bounds__(THREADS)
-conv2d_forward_tf32(const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ b,
-                    float* __restrict__ y, int N, int C_in, int H, int W, int C_out, int padding) {
+conv2d_forward_tf32(const float* __restrict__ x, const float* __restrict__ w,
+                    const float* __restrict__ b, float* __restrict__ y,
+                    int N, int C_in, int H, int W, int C_out, int padding) {
     __shared__ __align__(128) unsigned char smem[SMEM_BYTES];
 #if TF32_BF16_OK
-    forward<float>(x, w, b, y, N, C_in, H, W, C_out, padding, smem);
+    forward<float, NONE>(x, w, b, y, nullptr, nullptr, N, C_in, H, W, C_out, padding, smem);
 #else
     __trap();
 #endif
 }
 
 extern "C" __global__ void __launch_bounds__(THREADS)
-conv2d_forward_bf16(const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ b,
-                    float* __restrict__ y, int N, int C_in, int H, int W, int C_out, int padding) {
+conv2d_forward_relu_tf32(const float* __restrict__ x, const float* __restrict__ w,
+                         const float* __restrict__ b, float* __restrict__ y,
+                         int N, int C_in, int H, int W, int C_out, int padding) {
     __shared__ __align__(128) unsigned char smem[SMEM_BYTES];
 #if TF32_BF16_OK
-    forward<__nv_bfloat16>(x, w, b, y, N, C_in, H, W, C_out, padding, smem);
+    forward<float, RELU>(x, w, b, y, nullptr, nullptr, N, C_in, H, W, C_out, padding, smem);
 #else
     __trap();
 #endif
 }
 
 extern "C" __global__ void __launch_bounds__(THREADS)
-conv2d_forward_fp16(const float* __restrict__ x, const float* __restrict__ w, const float* __restrict__ b,
-                    float* __restrict__ y, int N, int C_in, int H, int W, int C_out, int padding) {
+conv2d_forward_relu_skip_tf32(const float* __restrict__ x, const float* __restrict__ w,
+                              const float* __restrict__ b, float* __restrict__ y,
+                              const float* __restrict__ skip, float* __restrict__ out,
+                              int N, int C_in, int H, int W, int C_out, int padding) {
+    __shared__ __align__(128) unsigned char smem[SMEM_BYTES];
+#if TF32_BF16_OK
+    forward<float, RELU_SKIP>(x, w, b, y, skip, out, N, C_in, H, W, C_out, padding, smem);
+#else
+    __trap();
+#endif
+}
+
+extern "C" __global__ void __launch_bounds__(THREADS)
+conv2d_forward_bf16(const float* __restrict__ x, const float* __restrict__ w,
+                    const float* __restrict__ b, float* __restrict__ y,
+                    int N, int C_in, int H, int W, int C_out, int padding) {
+    __shared__ __align__(128) unsigned char smem[SMEM_BYTES];
+#if TF32_BF16_OK
+    forward<__nv_bfloat16, NONE>(x, w, b, y, nullptr, nullptr, N, C_in, H, W, C_out, padding, smem);
+#else
+    __trap();
+#endif
+}
+
+extern "C" __global__ void __launch_bounds__(THREADS)
+conv2d_forward_relu_bf16(const float* __restrict__ x, const float* __restrict__ w,
+                         const float* __restrict__ b, float* __restrict__ y,
+                         int N, int C_in, int H, int W, int C_out, int padding) {
+    __shared__ __align__(128) unsigned char smem[SMEM_BYTES];
+#if TF32_BF16_OK
+    forward<__nv_bfloat16, RELU>(x, w, b, y, nullptr, nullptr, N, C_in, H, W, C_out, padding, smem);
+#else
+    __trap();
+#endif
+}
+
+extern "C" __global__ void __launch_bounds__(THREADS)
+conv2d_forward_relu_skip_bf16(const float* __restrict__ x, const float* __restrict__ w,
+                              const float* __restrict__ b, float* __restrict__ y,
+                              const float* __restrict__ skip, float* __restrict__ out,
+                              int N, int C_in, int H, int W, int C_out, int padding) {
+    __shared__ __align__(128) unsigned char smem[SMEM_BYTES];
+#if TF32_BF16_OK
+    forward<__nv_bfloat16, RELU_SKIP>(x, w, b, y, skip, out, N, C_in, H, W, C_out, padding, smem);
+#else
+    __trap();
+#endif
+}
+
+extern "C" __global__ void __launch_bounds__(THREADS)
+conv2d_forward_fp16(const float* __restrict__ x, const float* __restrict__ w,
+                    const float* __restrict__ b, float* __restrict__ y,
+                    int N, int C_in, int H, int W, int C_out, int padding) {
     __shared__ __align__(128) unsigned char smem[SMEM_BYTES];
 #if FP16_OK
-    forward<__half>(x, w, b, y, N, C_in, H, W, C_out, padding, smem);
+    forward<__half, NONE>(x, w, b, y, nullptr, nullptr, N, C_in, H, W, C_out, padding, smem);
+#else
+    __trap();
+#endif
+}
+
+extern "C" __global__ void __launch_bounds__(THREADS)
+conv2d_forward_relu_fp16(const float* __restrict__ x, const float* __restrict__ w,
+                         const float* __restrict__ b, float* __restrict__ y,
+                         int N, int C_in, int H, int W, int C_out, int padding) {
+    __shared__ __align__(128) unsigned char smem[SMEM_BYTES];
+#if FP16_OK
+    forward<__half, RELU>(x, w, b, y, nullptr, nullptr, N, C_in, H, W, C_out, padding, smem);
+#else
+    __trap();
+#endif
+}
+
+extern "C" __global__ void __launch_bounds__(THREADS)
+conv2d_forward_relu_skip_fp16(const float* __restrict__ x, const float* __restrict__ w,
+                              const float* __restrict__ b, float* __restrict__ y,
+                              const float* __restrict__ skip, float* __restrict__ out,
+                              int N, int C_in, int H, int W, int C_out, int padding) {
+    __shared__ __align__(128) unsigned char smem[SMEM_BYTES];
+#if FP16_OK
+    forward<__half, RELU_SKIP>(x, w, b, y, skip, out, N, C_in, H, W, C_out, padding, smem);
 #else
     __trap();
 #endif

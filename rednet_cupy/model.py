@@ -193,18 +193,20 @@ class RedNet:
         h = x
         for i in range(1, self.n + 1):  # encoder
             c[f"conv{i}.in"] = h
-            h = F.relu_forward(F.conv2d_forward(h, P[f"conv{i}.weight"], P[f"conv{i}.bias"], p))
+            h = F.conv2d_relu_forward(h, P[f"conv{i}.weight"], P[f"conv{i}.bias"], p)
             c[f"conv{i}.out"] = h
         for i in range(1, self.n + 1):  # decoder
             c[f"deconv{i}.in"] = h
-            h = F.deconv2d_forward(h, P[f"deconv{i}.weight"], P[f"deconv{i}.bias"], p)
+            W, b = P[f"deconv{i}.weight"], P[f"deconv{i}.bias"]
             if i == self.n:
-                break  # the output layer has no ReLU
-            h = F.relu_forward(h)
-            c[f"deconv{i}.out"] = h
-            if i in self.skips:
-                h = F.relu_forward(F.skip_add_forward(h, c[f"conv{self.skips[i]}.out"]))
+                h = F.deconv2d_forward(h, W, b, p)  # the output layer has no ReLU
+                break
+            if i in self.skips:  # relu(relu(deconv) + skip), both kept for the backward pass
+                c[f"deconv{i}.out"], h = F.deconv2d_relu_forward(
+                    h, W, b, p, c[f"conv{self.skips[i]}.out"])
                 c[f"skip{i}.out"] = h
+            else:
+                h = c[f"deconv{i}.out"] = F.deconv2d_relu_forward(h, W, b, p)
         if self.cfg.residual:
             h = F.skip_add_forward(h, x)
         return h

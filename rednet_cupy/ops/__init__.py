@@ -7,10 +7,12 @@
     F = ops.get("cuda", conv=5) # version 5 of the convolution kernels (ops.conv_versions())
     F = ops.get("cuda", precision="bf16")  # the tensor-core version 7, bf16 inputs
 
-Besides the contract (conv2d_forward, conv2d_backward, deconv2d_forward, deconv2d_backward,
-relu_forward, relu_backward, skip_add_forward, mse_loss_forward, mse_loss_backward,
-adam_step) every namespace carries: `name`, `xp` (numpy or cupy), `asarray(a, dtype)`
-to move a NumPy array onto the device, `to_numpy(a)` to bring one back, `synchronize()`.
+Besides the contract (conv2d_forward, conv2d_relu_forward, conv2d_backward, deconv2d_forward,
+deconv2d_relu_forward, deconv2d_backward, relu_forward, relu_backward, skip_add_forward,
+mse_loss_forward, mse_loss_backward, adam_step; the two *_relu_forward are the fused layers
+of RED-Net, see ops/conv2d.forward_epilogue) every namespace carries: `name`, `xp` (numpy
+or cupy), `asarray(a, dtype)` to move a NumPy array onto the device, `to_numpy(a)` to bring
+one back, `synchronize()`.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ DEVICES = ("cpu", "emulate", "cuda")
 
 CONTRACT = (
     "conv2d_forward",
+    "conv2d_relu_forward",
     "conv2d_backward",
     "deconv2d_forward",
+    "deconv2d_relu_forward",
     "deconv2d_backward",
     "relu_forward",
     "relu_backward",

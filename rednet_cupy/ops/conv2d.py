@@ -62,14 +62,25 @@ def conv2d_forward(dev: KernelDevice, x, w, b, padding: int):
 
 def conv2d_relu_forward(dev: KernelDevice, x, w, b, padding: int):
     """max(0, conv2d_forward(x, w, b, padding)): one kernel with the ReLU in its store on
-    version 6, the convolution then relu.cu's kernel on the others."""
+    versions 6 and 7, the convolution then relu.cu's kernel on the others."""
     dev.check(OP, x=x, w=w, b=b)
     p = ref.check_forward(OP, x, w, b, padding)
-    if dev.conv == 6:
-        return conv_ladder.forward(dev, 6, x, w, b, p, relu=True)
-    from rednet_cupy.ops.relu import relu_forward
+    return forward_epilogue(dev, x, w, b, p)
 
-    return relu_forward(dev, forward_raw(dev, x, w, b, p))
+
+def forward_epilogue(dev: KernelDevice, x, w, b, padding: int, skip=None):
+    """y = max(0, conv(x, w) + b), and with `skip` also (y, max(0, y + skip)); arguments
+    already checked. Fused into the convolution's store on versions 6 and 7; relu.cu and
+    skip_add.cu's kernels after it on the others."""
+    if dev.conv in conv_ladder.FUSED:
+        return conv_ladder.forward(dev, dev.conv, x, w, b, padding, relu=True, skip=skip)
+    from rednet_cupy.ops.relu import relu_forward
+    from rednet_cupy.ops.skip_add import skip_add_forward
+
+    y = relu_forward(dev, forward_raw(dev, x, w, b, padding))
+    if skip is None:
+        return y
+    return y, relu_forward(dev, skip_add_forward(dev, y, skip))
 
 
 def conv2d_backward(dev: KernelDevice, dy, x, w, padding: int):

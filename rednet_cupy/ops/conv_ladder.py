@@ -25,8 +25,14 @@ def _cdiv(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def forward(dev: KernelDevice, number: int, x, w, b, padding: int, relu: bool = False):
-    """y = conv(x, w) + b (then max(0, .) if relu: version 6 only) with version `number`."""
+FUSED = (6, 7)  # the versions with fused epilogues (bias + ReLU, and the skip addition)
+
+
+def forward(dev: KernelDevice, number: int, x, w, b, padding: int, relu: bool = False,
+            skip=None):
+    """y = conv(x, w) + b with version `number`; relu: y = max(0, y); skip (an array of y's
+    shape, with relu): also out = max(0, y + skip), returned as (y, out). The epilogues are
+    fused into the store of versions 6 and 7 only."""
     n, c_in, h, wd = x.shape
     c_out = w.shape[0]
     ho, wo = h + 2 * padding - 2, wd + 2 * padding - 2
@@ -34,8 +40,16 @@ def forward(dev: KernelDevice, number: int, x, w, b, padding: int, relu: bool = 
     y = dev.empty((n, c_out, ho, wo))
     args = (x, w, b, y, n, c_in, h, wd, c_out, padding)
     op = version(number).file.removesuffix(".cu")
-    if relu and number != 6:
-        raise ValueError(f"version {number} has no fused ReLU (version 6 has)")
+    if (relu or skip is not None) and number not in FUSED:
+        raise ValueError(f"version {number} has no fused epilogue (versions 6 and 7 have)")
+    if skip is not None and not relu:
+        raise ValueError("the skip epilogue is max(0, max(0, conv + b) + skip): it needs relu")
+    prefix = "conv2d_forward_relu_skip" if skip is not None else (
+        "conv2d_forward_relu" if relu else "conv2d_forward")
+    out = None
+    if skip is not None:
+        out = dev.empty(y.shape)
+        args = (x, w, b, y, skip, out, n, c_in, h, wd, c_out, padding)
     if number == 1:
         dev.launch(op, "conv2d_forward", (_cdiv(y.size, 256),), (256,), args)
     elif number == 2:
@@ -47,17 +61,15 @@ def forward(dev: KernelDevice, number: int, x, w, b, padding: int, relu: bool = 
     elif number in (4, 5):
         dev.launch(op, "conv2d_forward", (_cdiv(p, 64), _cdiv(c_out, 64)), (256,), args)
     elif number == 7:
-        dev.launch(op, f"conv2d_forward_{dev.precision}", (_cdiv(p, 64), _cdiv(c_out, 64)),
+        dev.launch(op, f"{prefix}_{dev.precision}", (_cdiv(p, 64), _cdiv(c_out, 64)),
                    (128,), args)
     else:
-        prefix = "conv2d_forward_relu" if relu else "conv2d_forward"
-
         def run(tile: tuple[int, int]) -> None:
             bm, bn = tile
             dev.launch(op, f"{prefix}_{bm}x{bn}", (_cdiv(p, bn), _cdiv(c_out, bm)), (128,), args)
 
-        run(v6_tile(dev, (n, c_in, h, wd, c_out, padding, relu), run))
-    return y
+        run(v6_tile(dev, (n, c_in, h, wd, c_out, padding, relu, skip is not None), run))
+    return y if out is None else (y, out)
 
 
 def v6_tile(dev: KernelDevice, key: tuple, run: Callable[[tuple[int, int]], None]):
@@ -70,7 +82,7 @@ def v6_tile(dev: KernelDevice, key: tuple, run: Callable[[tuple[int, int]], None
                              + ", ".join(f"{m}x{n}" for m, n in V6_TILES))
         return tile
     if dev.name != "cuda":
-        n, _, h, wd, c_out, padding, _ = key
+        n, _, h, wd, c_out, padding = key[:6]
         return rule_tile(c_out, n * (h + 2 * padding - 2) * (wd + 2 * padding - 2))
     if key not in dev.tiles:
         dev.tiles[key] = autotune(run, cuda_clock(dev))

@@ -22,6 +22,18 @@ def deconv2d_forward(dev: KernelDevice, x, w, b, padding: int):
     return conv.forward_raw(dev, x, conv.flip(dev, w), b, 2 - p)
 
 
+def deconv2d_relu_forward(dev: KernelDevice, x, w, b, padding: int, skip=None):
+    """max(0, deconv2d_forward(x, w, b, padding)); with `skip` (an array of the output's
+    shape) also max(0, that + skip), returned as a pair: RED-Net's decoder layer, fused into
+    the convolution's store on versions 6 and 7 (ops/conv2d.forward_epilogue)."""
+    dev.check(OP, x=x, w=w, b=b)
+    p = ref.check_forward(x, w, b, padding)
+    if skip is not None:
+        dev.check(OP, skip=skip)
+        ref.checks.same_shape(OP, "skip", skip, ref.out_shape(x, w, p), "the output's shape")
+    return conv.forward_epilogue(dev, x, conv.flip(dev, w), b, 2 - p, skip)
+
+
 def deconv2d_backward(dev: KernelDevice, dy, x, w, padding: int):
     dev.check(OP, dy=dy, x=x, w=w)
     p = ref.checks.padding(OP, padding)

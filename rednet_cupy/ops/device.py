@@ -100,8 +100,10 @@ def namespace(name: str, conv: int | None = None,
     xp = dev.xp
     funcs = {
         "conv2d_forward": conv2d.conv2d_forward,
+        "conv2d_relu_forward": conv2d.conv2d_relu_forward,
         "conv2d_backward": conv2d.conv2d_backward,
         "deconv2d_forward": deconv2d.deconv2d_forward,
+        "deconv2d_relu_forward": deconv2d.deconv2d_relu_forward,
         "deconv2d_backward": deconv2d.deconv2d_backward,
         "relu_forward": relu.relu_forward,
         "relu_backward": relu.relu_backward,

@@ -10,12 +10,14 @@ from rednet_cupy.reference.conv2d import (
     conv2d_backward_naive,
     conv2d_forward,
     conv2d_forward_naive,
+    conv2d_relu_forward,
     flip_weights,
 )
 from rednet_cupy.reference.deconv2d import (
     deconv2d_backward,
     deconv2d_forward,
     deconv2d_forward_naive,
+    deconv2d_relu_forward,
 )
 from rednet_cupy.reference.mse_loss import mse_loss_backward, mse_loss_forward
 from rednet_cupy.reference.precision import round_to
@@ -28,9 +30,11 @@ __all__ = [
     "conv2d_backward_naive",
     "conv2d_forward",
     "conv2d_forward_naive",
+    "conv2d_relu_forward",
     "deconv2d_backward",
     "deconv2d_forward",
     "deconv2d_forward_naive",
+    "deconv2d_relu_forward",
     "flip_weights",
     "mse_loss_backward",
     "mse_loss_forward",

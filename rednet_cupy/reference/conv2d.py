@@ -182,6 +182,11 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, padding: int) ->
     return y
 
 
+def conv2d_relu_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, padding: int) -> np.ndarray:
+    """max(0, conv2d_forward(...)): RED-Net's encoder layer, which the kernels fuse."""
+    return np.maximum(conv2d_forward(x, w, b, padding), 0)
+
+
 def _conv(x: np.ndarray, w: np.ndarray, p: int) -> np.ndarray:
     """The correlation without bias, for any padding (the input gradient uses 2 - p)."""
     n_img, c_in, h, wd = x.shape

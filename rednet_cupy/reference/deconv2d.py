@@ -47,6 +47,23 @@ def deconv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, padding: int) 
     return conv2d.input_grad(x, w, p) + b.reshape(1, -1, 1, 1)
 
 
+def out_shape(x, w, padding: int) -> tuple[int, int, int, int]:
+    n, _, h, wd = x.shape
+    return (n, w.shape[1], output_size(h, padding), output_size(wd, padding))
+
+
+def deconv2d_relu_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, padding: int,
+                          skip: np.ndarray | None = None):
+    """max(0, deconv2d_forward(...)); with `skip`, also max(0, that + skip), as a pair.
+    RED-Net's decoder layer, which the kernels fuse into one store."""
+    y = np.maximum(deconv2d_forward(x, w, b, padding), 0)
+    if skip is None:
+        return y
+    checks.array(OP, "skip", skip, 4)
+    checks.same_shape(OP, "skip", skip, y.shape, "the output's shape")
+    return y, np.maximum(y + skip, 0)
+
+
 def deconv2d_backward(dy: np.ndarray, x: np.ndarray, w: np.ndarray, padding: int):
     """Return (dx, dw, db) for y = deconv2d_forward(x, w, b, padding)."""
     p = checks.padding(OP, padding)
