@@ -41,10 +41,14 @@ SANITIZE_FLAGS = ("-std=c++17", *_TLS, *_PRIVATE, "-fopenmp", "-shared", "-fPIC"
 RACECHECK_FLAGS = (*FLAGS, "-fsanitize=thread", "--param=tsan-instrument-func-entry-exit=0",
                    "-gdwarf-4", "-DREDNET_EMU_RACECHECK")
 # Profile mode (runtime.profiling()): the same instrumentation, with cuda_emu_profile.h's
-# definitions counting memory traffic instead. No vectorisation: a CPU's SIMD loads would
-# stand in for several of the GPU thread's own accesses.
+# definitions counting memory traffic instead. So that each access is the GPU thread's own:
+# no loop vectorisation (a CPU's SIMD load would stand in for several iterations' loads), and
+# no scalar replacement of aggregates (which splits `float4 v = p[i]` and
+# `p[i] = make_float4(...)` into per-member accesses where the GPU makes one 16-byte access).
+# No identical-code folding: two kernels with the same code would share one's source lines.
 PROFILE_FLAGS = (*FLAGS, "-fsanitize=thread", "--param=tsan-instrument-func-entry-exit=0",
-                 "-fno-tree-vectorize", "-gdwarf-4", "-DREDNET_EMU_PROFILE")
+                 "-fno-tree-loop-vectorize", "-fno-tree-sra", "-fno-ipa-icf", "-gdwarf-4",
+                 "-DREDNET_EMU_PROFILE")
 INSTALL_HINT = ("install a C++17 compiler with OpenMP (Debian/Ubuntu: apt-get install g++; "
                 "Fedora: dnf install gcc-c++; conda: conda install gxx) or set CXX to one")
 

@@ -48,8 +48,10 @@
 //   * A lane that runs an instruction more or fewer times than its neighbours (a loop with a
 //     per-thread trip count) is grouped by execution count, not by how a GPU reconverges.
 //   * What g++ optimised away (a value kept in a register, a load hoisted out of a loop) is
-//     not counted; the GPU's compiler mostly does the same. Vectorisation is off in this
-//     build: a CPU's SIMD loads are not the GPU's per-thread accesses.
+//     not counted; the GPU's compiler mostly does the same. This build turns off what would
+//     make g++'s accesses differ from the GPU thread's (compiler.PROFILE_FLAGS): loop
+//     vectorisation (SIMD loads spanning iterations) and scalar replacement of aggregates
+//     (a float4 read or written member by member instead of in one 16-byte access).
 //   * Atomics and library calls (memcpy, memset) are not counted.
 //   * Banks are taken from the emulator's addresses. Within one array that changes nothing
 //     (an offset shifts every lane's bank alike), but an instruction whose lanes touch two
