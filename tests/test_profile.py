@@ -302,3 +302,20 @@ def test_the_tiled_convolution_reads_fewer_sectors_per_output():
                                total.shared_load_wavefronts / y.size)
     assert per_output[2][0] < per_output[1][0], per_output
     assert per_output[1][1] == 0 < per_output[2][1], per_output
+
+
+def test_the_profile_command(capsys):
+    """`rednet profile relu`: one launch over n = 2 * 64 floats, each read and written once,
+    coalesced: a request per warp, 4 sectors per request."""
+    from rednet_cupy.cli import main
+
+    assert main(["profile", "relu", "--shape", "1,2,8,8", "--no-source"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    n = 2 * 64
+    requests = n // 32
+    assert out[0].startswith("relu_forward grid")
+    assert out[0].endswith(f"{2 * 4 * n} bytes global, 0 bytes shared")
+    total = next(line for line in out if line.startswith("total")).split()
+    assert total[1:5] == [str(requests), str(4 * requests)] * 2
+    assert f"{n} outputs" in out[-1]
+    assert f"{4 * requests / n:.2f} global load sectors" in out[-1]
