@@ -1,4 +1,4 @@
-"""The `rednet` command: train, denoise, upscale, eval, demo, gradcheck, info."""
+"""The `rednet` command: train, denoise, upscale, eval, demo, gradcheck, profile, info."""
 
 from __future__ import annotations
 
@@ -20,6 +20,66 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     print(f"\n{len(rows) - len(failed)} of {len(rows)} checks passed "
           f"(float64, relative error < {tol:g}) in {time.perf_counter() - t0:.1f} s")
     return 1 if failed else 0
+
+
+PROFILE_OPS = ("conv2d", "conv2d_backward", "deconv2d", "deconv2d_backward", "relu",
+               "skip_add", "mse_loss")
+
+
+def _shape(text: str) -> tuple[int, int, int, int]:
+    parts = tuple(int(v) for v in text.replace("x", ",").split(","))
+    if len(parts) != 4 or min(parts) < 1:
+        raise argparse.ArgumentTypeError(f"expected N,C,H,W (four positive integers), "
+                                         f"got {text!r}")
+    return parts  # type: ignore[return-value]
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    """One op on the emulator, under runtime.profiling(): per launch, a table of its memory
+    traffic per source line, then the totals per output value."""
+    import numpy as np
+
+    from rednet_cupy import runtime
+    from rednet_cupy.ops.device import namespace
+
+    F = namespace("emulate", conv=args.version)
+    n, c, h, w = args.shape
+    k = args.out_channels or c
+    rng = np.random.default_rng(0)
+
+    def rand(*shape: int) -> np.ndarray:
+        return rng.standard_normal(shape).astype(np.float32)
+
+    x, pad, op = rand(n, c, h, w), args.padding, args.op
+    if op.startswith("conv2d"):
+        weights, bias = rand(k, c, 3, 3), rand(k)
+        forward, backward = F.conv2d_forward, F.conv2d_backward
+    else:
+        weights, bias = rand(c, k, 3, 3), rand(k)
+        forward, backward = F.deconv2d_forward, F.deconv2d_backward
+    if op.endswith("_backward"):
+        dy = rand(*forward(x, weights, bias, pad).shape)
+        run = lambda: backward(dy, x, weights, pad)  # noqa: E731
+    elif op in ("conv2d", "deconv2d"):
+        run = lambda: forward(x, weights, bias, pad)  # noqa: E731
+    elif op == "relu":
+        run = lambda: F.relu_forward(x)  # noqa: E731
+    elif op == "skip_add":
+        run = lambda: F.skip_add_forward(x, rand(n, c, h, w))  # noqa: E731
+    else:
+        run = lambda: F.mse_loss_forward(x, rand(n, c, h, w))  # noqa: E731
+    with runtime.profiling() as prof:
+        out = run()
+    print(prof.table(source=not args.no_source))
+    size = sum(np.asarray(o).size for o in (out if isinstance(out, tuple) else (out,)))
+    total = prof.total()
+    print(f"\n{op} (conv version {F.device.conv}), input {args.shape}, {size} outputs, "
+          f"{len(prof.launches)} launches; per output: "
+          f"{total.global_load_sectors / size:.2f} global load sectors, "
+          f"{total.global_store_sectors / size:.2f} global store sectors, "
+          f"{(total.shared_load_wavefronts + total.shared_store_wavefronts) / size:.2f} "
+          f"shared wavefronts, {total.barriers / size:.3f} barriers")
+    return 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -398,6 +458,20 @@ def build_parser() -> argparse.ArgumentParser:
                        "against finite differences (exit 1 on any failure)")
     p.add_argument("--seed", type=int, default=0, help="random seed for the checks' data")
     p.set_defaults(func=cmd_gradcheck)
+
+    p = sub.add_parser("profile", help="an op's memory traffic on the emulator: global "
+                       "sectors (coalescing), shared wavefronts (bank conflicts), barriers, "
+                       "per source line")
+    p.add_argument("op", choices=PROFILE_OPS)
+    p.add_argument("--version", type=int, default=None, help="convolution version 1-6 "
+                   "(ops/versions.py; default: the emulator's)")
+    p.add_argument("--shape", type=_shape, default=(1, 16, 32, 32),
+                   help="input N,C,H,W (default 1,16,32,32)")
+    p.add_argument("--out-channels", type=int, default=None,
+                   help="output channels of a (de)convolution (default: C)")
+    p.add_argument("--padding", type=int, default=1, choices=(0, 1))
+    p.add_argument("--no-source", action="store_true", help="leave the source text out")
+    p.set_defaults(func=cmd_profile)
 
     p = sub.add_parser("info", help="devices usable here, GPU, CuPy/CUDA versions, C++ "
                        "compiler, emulator cache")

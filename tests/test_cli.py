@@ -84,7 +84,8 @@ def files(tmp_path_factory) -> SimpleNamespace:
 
 # ----------------------------------------------------------------------------- help
 @pytest.mark.parametrize("command", [[], ["train"], ["denoise"], ["upscale"], ["eval"],
-                                     ["demo"], ["export"], ["gradcheck"], ["info"]])
+                                     ["demo"], ["export"], ["gradcheck"], ["profile"],
+                                     ["info"]])
 def test_help_of_every_command(command, capsys):
     """`rednet [COMMAND] --help` prints usage and exits 0."""
     with pytest.raises(SystemExit) as info:
@@ -97,7 +98,7 @@ def test_help_of_every_command(command, capsys):
 def test_every_subcommand_is_covered_by_the_help_test():
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     assert set(sub.choices) == {"train", "denoise", "upscale", "eval", "demo", "export",
-                                "gradcheck", "info"}
+                                "gradcheck", "profile", "info"}
 
 
 # ----------------------------------------------------------------------------- bad images

@@ -4,7 +4,8 @@
     mod.relu_forward(grid, block, (x, y, np.int32(n)))  # CuPy's RawKernel call shape
 
 Both devices check every argument against the kernel's C signature before the launch.
-See emulator.py and cuda_emu.h for how the emulator runs CUDA on a CPU.
+See emulator.py and cuda_emu.h for how the emulator runs CUDA on a CPU, and profile.py for
+`with runtime.profiling() as prof:`, the emulator's memory-traffic profile of each launch.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from .emulator import SCHEDULES, current_schedule, fragment_layout, schedule
 from .errors import CompilerNotFound, KernelError, LaunchError
 from .gpu import cuda_available
 from .loader import Function, Module, kernel_dir, load, load_source
+from .profile import Counts, LaunchProfile, Profile, format_table, profiling
 from .signature import Param, parse_kernels
 
 __all__ = [
-    "SCHEDULES", "CompilerNotFound", "Function", "KernelError", "LaunchError", "Module",
-    "Param", "cache_dir", "cuda_available", "current_schedule", "fragment_layout", "info",
-    "kernel_dir", "load",
-    "load_source", "parse_kernels", "sanitizer_env", "schedule",
+    "SCHEDULES", "CompilerNotFound", "Counts", "Function", "KernelError", "LaunchError",
+    "LaunchProfile", "Module", "Param", "Profile", "cache_dir", "cuda_available",
+    "current_schedule", "format_table", "fragment_layout", "info", "kernel_dir", "load",
+    "load_source", "parse_kernels", "profiling", "sanitizer_env", "schedule",
 ]
 
 

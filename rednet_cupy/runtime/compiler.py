@@ -24,6 +24,8 @@ HEADER = Path(__file__).with_name("cuda_emu.h")
 # The emulator's own <mma.h>, <cuda_fp16.h>, <cuda_bf16.h> and <cuda_pipeline.h>: found
 # before any system CUDA headers, since they are passed with -I.
 EMU_INCLUDE = Path(__file__).with_name("include")
+# The headers cuda_emu.h includes (e.g. cuda_emu_profile.h): part of every cache key too.
+HEADERS = (HEADER, *sorted(p for p in HEADER.parent.glob("cuda_emu_*.h")))
 # __shared__ arrays are thread_local in a dlopen()ed library, so every kernel reaches them
 # through the dynamic TLS model; on x86-64 TLS descriptors make that a load instead of a
 # __tls_get_addr() call (RED10 forward + backward on `emulate`: about 15% less CPU time).
@@ -41,6 +43,15 @@ SANITIZE_FLAGS = ("-std=c++17", *_TLS, *_PRIVATE, "-fopenmp", "-shared", "-fPIC"
 # runtime is involved: the object is linked without -fsanitize (see build()).
 RACECHECK_FLAGS = (*FLAGS, "-fsanitize=thread", "--param=tsan-instrument-func-entry-exit=0",
                    "-gdwarf-4", "-DREDNET_EMU_RACECHECK")
+# Profile mode (runtime.profiling()): the same instrumentation, with cuda_emu_profile.h's
+# definitions counting memory traffic instead. So that each access is the GPU thread's own:
+# no loop vectorisation (a CPU's SIMD load would stand in for several iterations' loads), and
+# no scalar replacement of aggregates (which splits `float4 v = p[i]` and
+# `p[i] = make_float4(...)` into per-member accesses where the GPU makes one 16-byte access).
+# No identical-code folding: two kernels with the same code would share one's source lines.
+PROFILE_FLAGS = (*FLAGS, "-fsanitize=thread", "--param=tsan-instrument-func-entry-exit=0",
+                 "-fno-tree-loop-vectorize", "-fno-tree-sra", "-fno-ipa-icf", "-gdwarf-4",
+                 "-DREDNET_EMU_PROFILE")
 INSTALL_HINT = ("install a C++17 compiler with OpenMP (Debian/Ubuntu: apt-get install g++; "
                 "Fedora: dnf install gcc-c++; conda: conda install gxx) or set CXX to one")
 
@@ -107,14 +118,15 @@ def flags() -> tuple[str, ...]:
     return SANITIZE_FLAGS if sanitizing() else FLAGS
 
 
-def build(source: str, name: str, include_dirs: list[Path], extra_key: str = "") -> Path:
+def build(source: str, name: str, include_dirs: list[Path], extra_key: str = "",
+          flag_list: tuple[str, ...] | None = None) -> Path:
     """Compile translated `source` into a cached shared library and return its path.
 
-    `extra_key` carries what else the build depends on (the text of included headers)."""
+    `extra_key` carries what else the build depends on (the text of included headers);
+    `flag_list` replaces the flags of the current mode (flags()), e.g. PROFILE_FLAGS."""
     command = compiler_command()
-    flag_list = flags()
-    header = HEADER.read_text() + "".join(
-        p.read_text() for p in sorted(EMU_INCLUDE.glob("*.h")))
+    flag_list = flags() if flag_list is None else flag_list
+    header = "\0".join(h.read_text() for h in (*HEADERS, *sorted(EMU_INCLUDE.glob("*.h"))))
     key = hashlib.sha256()
     # The command itself too: $CXX may carry options ("g++ -DX") that change the binary.
     for part in (source, header, " ".join(flag_list), shlex.join(command),

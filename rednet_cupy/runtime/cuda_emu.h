@@ -59,6 +59,9 @@
 //     natural or, per launch, scrambled (runtime.fragment_layout / REDNET_EMU_FRAGMENTS).
 //   * Pointer arguments arrive 256-byte aligned, as cudaMalloc's are (emulator.py stages a
 //     NumPy array that is not through an aligned copy).
+//   * Memory-traffic profile (runtime.profiling(), a separate build with REDNET_EMU_PROFILE):
+//     global-memory requests and 32-byte sectors, shared-memory requests and wavefronts
+//     (bank conflicts) and barriers, per warp-level instruction. See cuda_emu_profile.h.
 //   * Atomics are OpenMP atomics / GCC __atomic builtins: correct across workers.
 //
 // Limits (what a GPU does that this does not):
@@ -662,6 +665,12 @@ extern "C" REDNET_NO_TSAN void __tsan_atomic_thread_fence(int) {
 extern "C" REDNET_NO_TSAN void __tsan_atomic_signal_fence(int) {}
 #endif  // REDNET_EMU_RACECHECK
 
+#if defined(REDNET_EMU_PROFILE)  // the memory-traffic profile, a separate build
+}  // namespace rednet_emu
+#include "cuda_emu_profile.h"
+namespace rednet_emu {
+#endif
+
 // Ends the launch with `message`. In a fiber, the fiber is abandoned (its stack is reused by
 // the next launch); in plain-loop mode the C++ exception unwinds to the launch.
 [[noreturn]] inline void fail(Worker& w, const char* message) {
@@ -1051,6 +1060,9 @@ inline bool run_block_fibers(Worker& w) {
       }
       return false;
     }
+#if defined(REDNET_EMU_PROFILE)
+    profile::barrier_released(w);
+#endif
     for (int i = 0; i < w.threads; ++i) {
       Fiber& f = w.fibers[std::size_t(i)];
       f.result = count;
@@ -1354,6 +1366,9 @@ int launch(void (*kernel)(P...), const char* name, unsigned gx, unsigned gy, uns
     race_setup(w, shared_bytes);
     w.race_on = true;
 #endif
+#if defined(REDNET_EMU_PROFILE)
+    profile::setup(w, shared_bytes);
+#endif
     while (ok && !failed.load(std::memory_order_relaxed)) {
       const std::uint64_t b = next.fetch_add(1);
       if (b >= blocks) break;
@@ -1362,7 +1377,13 @@ int launch(void (*kernel)(P...), const char* name, unsigned gx, unsigned gy, uns
       std::memset(w.dynamic_shared, 0xFF, shared_bytes);
       if (schedule == kRandom) w.rng = block_seed(seed, b);
       ok = mode == kFibers ? run_block_fibers(w) : run_block_loop(w);
+#if defined(REDNET_EMU_PROFILE)
+      profile::block_end(w);
+#endif
     }
+#if defined(REDNET_EMU_PROFILE)
+    profile::worker_end(w);
+#endif
 #if defined(REDNET_EMU_RACECHECK)
     w.race_on = false;
     if (!ok && w.race_message[0]) std::snprintf(w.error, sizeof w.error, "%s", w.race_message);

@@ -21,6 +21,10 @@ overrides it for a `with` block.
 With REDNET_EMU_RACECHECK=1 the kernels are built instrumented (compiler.py) and a race on
 shared memory ends the launch; `resolve_locations` turns the code and thread_local offsets
 in its message into source lines and array names, with binutils' addr2line and readelf.
+
+Inside runtime.profiling() (profile.py) a launch runs from a third build of the same source,
+instrumented like the race check's but counting memory traffic; it is built the first time a
+module is launched under profiling() and kept, and the default build is left as it is.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from . import compiler
+from . import compiler, profile
 from .errors import KernelError
 from .signature import Param, mask_comments
 
@@ -272,19 +276,26 @@ class EmulatorModule:
         code = translate(source, filename) + launchers(list(kernels))
         included = _included_text(source, include_dirs)
         self.fibers = needs_fibers(mask_comments(source) + included)
-        path = compiler.build(code, name, include_dirs, included)
-        self.path = path
-        self._lib = ctypes.CDLL(str(path))
+        self._build = (code, name, include_dirs, included)
+        self._kernels = list(kernels)
+        self.path = compiler.build(code, name, include_dirs, included)
+        self._lib, self._entry = _open(self.path, self._kernels)
         if compiler.racechecking():
             self._ignore_guards()
-        self._entry = {}
-        for k in kernels:
-            entry = getattr(self._lib, f"rednet_launch_{k}")
-            entry.argtypes = [ctypes.c_uint] * 6 + [
-                ctypes.c_size_t, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
-                ctypes.c_ulonglong, ctypes.c_ulonglong, ctypes.c_char_p, ctypes.c_size_t]
-            entry.restype = ctypes.c_int
-            self._entry[k] = entry
+        self._profile: tuple[Path, ctypes.CDLL, dict[str, Any]] | None = None
+
+    def _profile_build(self) -> tuple[Path, ctypes.CDLL, dict[str, Any]]:
+        """The profile build of this source (compiled on first use, then kept)."""
+        if self._profile is None:
+            path = compiler.build(*self._build, flag_list=compiler.PROFILE_FLAGS)
+            lib, entries = _open(path, self._kernels)
+            lib.rednet_profile_begin.argtypes = [ctypes.c_void_p, ctypes.c_int]
+            lib.rednet_profile_sites.argtypes = [ctypes.c_void_p, ctypes.c_long]
+            lib.rednet_profile_sites.restype = ctypes.c_long
+            lib.rednet_profile_barriers.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_long]
+            lib.rednet_profile_barriers.restype = ctypes.c_long
+            self._profile = (path, lib, entries)
+        return self._profile
 
     def _ignore_guards(self) -> None:
         """Tell the race check which thread_locals are g++'s guard variables (of `__shared__`
@@ -310,14 +321,58 @@ class EmulatorModule:
         err = ctypes.create_string_buffer(4096)
         name, seed = current_schedule()
         layout_seed = current_fragment_layout()
+        profiled = profile.active()
+        path, lib, entries = (self._profile_build() if profiled else
+                              (self.path, self._lib, self._entry))
         with _launch_lock:
-            rc = self._entry[kernel](*grid, *block, shared_mem, argv, int(self.fibers),
-                                     SCHEDULES.index(name), seed, layout_seed, err, len(err))
+            if profiled:  # global memory is the pointer arguments' bytes
+                ranges = [(a.ctypes.data, a.ctypes.data + a.nbytes)
+                          for p, a in zip(params, staged, strict=True) if p.pointer]
+                flat = (ctypes.c_ulonglong * max(2 * len(ranges), 1))(
+                    *[v for r in ranges for v in r])
+                lib.rednet_profile_begin(flat, len(ranges))
+            rc = entries[kernel](*grid, *block, shared_mem, argv, int(self.fibers),
+                                 SCHEDULES.index(name), seed, layout_seed, err, len(err))
+            if profiled and not rc:
+                sites, barriers = _profile_rows(lib)
         for p, a, b in zip(params, args, staged, strict=True):
             if b is not a and not p.const:
                 a[...] = b
         if rc:
             message = err.value.decode(errors="replace")
             if "{pc:" in message or "{tls:" in message:
-                message = resolve_locations(message, self.path)
+                message = resolve_locations(message, path)
             raise KernelError(message)
+        if profiled:
+            profile.record(profile.make_launch(kernel, grid, block, shared_mem, path, sites,
+                                               barriers))
+
+
+def _open(path: Path, kernels: list[str]) -> tuple[ctypes.CDLL, dict[str, Any]]:
+    """Load a built library; its launch entry point per kernel."""
+    lib = ctypes.CDLL(str(path))
+    entries = {}
+    for k in kernels:
+        entry = getattr(lib, f"rednet_launch_{k}")
+        entry.argtypes = [ctypes.c_uint] * 6 + [
+            ctypes.c_size_t, ctypes.c_void_p, ctypes.c_int, ctypes.c_int,
+            ctypes.c_ulonglong, ctypes.c_ulonglong, ctypes.c_char_p, ctypes.c_size_t]
+        entry.restype = ctypes.c_int
+        entries[k] = entry
+    return lib, entries
+
+
+def _profile_rows(lib: ctypes.CDLL) -> tuple[list[tuple[int, ...]], list[tuple[str, int, int]]]:
+    """The last launch's counts from a profile build: per instruction (see
+    rednet_profile_sites in cuda_emu_profile.h) and barriers per source line."""
+    n = lib.rednet_profile_sites(None, 0)
+    out = (ctypes.c_ulonglong * max(profile.SITE_FIELDS * n, 1))()
+    lib.rednet_profile_sites(out, n)
+    w = profile.SITE_FIELDS
+    sites = [tuple(out[i * w:(i + 1) * w]) for i in range(n)]
+    m = lib.rednet_profile_barriers(None, None, None, 0)
+    files, lines = (ctypes.c_char_p * max(m, 1))(), (ctypes.c_int * max(m, 1))()
+    counts = (ctypes.c_ulonglong * max(m, 1))()
+    lib.rednet_profile_barriers(files, lines, counts, m)
+    barriers = [(files[i].decode(errors="replace"), lines[i], counts[i]) for i in range(m)]
+    return sites, barriers

@@ -213,7 +213,10 @@ REDNET_EMU_TASK void mem_task(Worker& w, int base) {
     const Fiber& g = w.fibers[std::size_t(base + l)];
     const MemCall& call = *reinterpret_cast<const MemCall*>(g.value);
     Frag& frag = *static_cast<Frag*>(call.frag);
-    threadIdx = g.tid;  // whose access the race check sees
+    threadIdx = g.tid;  // whose access the race check and the profile see
+    // Keep that store: the profile build's hooks, which read threadIdx, are inserted after
+    // the optimiser has run, and would otherwise find it dropped as dead.
+    __asm__ __volatile__("" ::: "memory");
     for (int i = 0; i < n; ++i) {
       const int e = map[i * 32 + l], r = e / cols, c = e % cols;
       E& m = p[c0.col_major ? std::size_t(c) * c0.ldm + r : std::size_t(r) * c0.ldm + c];
