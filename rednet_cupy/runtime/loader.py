@@ -89,20 +89,25 @@ _modules: dict[tuple, Module] = {}
 _modules_lock = threading.Lock()
 
 
+def read_source(source: str | os.PathLike, name: str | None = None
+                ) -> tuple[str, str, str, list[Path]]:
+    """(text, name, filename, include_dirs) of a source as load_source builds it; the NVRTC
+    compile check (nvrtc.py) reads files through here too, so it sees the same include
+    directories as the cuda device."""
+    if isinstance(source, os.PathLike):
+        path = Path(source).resolve()
+        return path.read_text(), name or path.stem, str(path), [path.parent]
+    name = name or "kernels"
+    return str(source), name, f"{name}.cu", []
+
+
 def load_source(source: str | os.PathLike, device: str = "emulate",
                 name: str | None = None) -> Module:
     """Build CUDA source (text, or a pathlib.Path / os.PathLike to a .cu file) for `device`.
 
     A str is always source text; pass a Path for a file. Local `#include "x.cuh"` is resolved
     next to the file."""
-    if isinstance(source, os.PathLike):
-        path = Path(source).resolve()
-        text, filename, include_dirs = path.read_text(), str(path), [path.parent]
-        name = name or path.stem
-    else:
-        text, include_dirs = str(source), []
-        name = name or "kernels"
-        filename = f"{name}.cu"
+    text, name, filename, include_dirs = read_source(source, name)
     key = (text, name, device, filename, compiler.sanitizing(), compiler.racechecking(),
            os.environ.get("CXX"), str(compiler.cache_dir()))
     with _modules_lock:
