@@ -39,7 +39,7 @@
 // the last stage the accumulators go through shared memory (Cs, reusing As and Bs), because
 // which lane holds which element of a fragment is unspecified: the bias is added and y written
 // from there, neighbouring threads writing neighbouring pixels.
-// requires: sm_70 (fp16), sm_80 (tf32, bf16)
+// requires: sm_70 (fp16; the tf32 and bf16 kernels need sm_80 and trap below it)
 #include "wmma_precision.cuh"
 
 using namespace nvcuda;

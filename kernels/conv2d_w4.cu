@@ -19,7 +19,7 @@
 // pixels of one channel: coalesced) and Bs[p][k] = the im2col value of pixel p for reduction
 // index k (neighbouring threads: neighbouring taps). The pixels of a chunk are a multiple of
 // BK (conv_ladder.split_pixels), except at the end of the layer, where the rest is zero.
-// requires: sm_70 (fp16), sm_80 (tf32, bf16)
+// requires: sm_70 (fp16; the tf32 and bf16 kernels need sm_80 and trap below it)
 #include "wmma_precision.cuh"
 
 using namespace nvcuda;

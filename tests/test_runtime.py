@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from rednet_cupy import runtime
-from rednet_cupy.runtime import compiler, loader
+from rednet_cupy.runtime import compiler, gpu, loader
 
 KERNELS = Path(__file__).resolve().with_name("kernels")
 CHECKS = KERNELS / "runtime_checks.cu"
@@ -445,7 +445,9 @@ def test_cuda_path_hands_cupy_checked_arguments(monkeypatch, cache):
     monkeypatch.setitem(sys.modules, "cupy", cupy)
     monkeypatch.setattr(loader, "_modules", {})  # keep the stand-in out of the module memo
     mod = runtime.load_source(CHECKS, device="cuda")
-    assert calls[0] == ("RawModule", CHECKS.read_text(), ("-std=c++17", f"-I{KERNELS}"))
+    # with CUDA 12's pip wheels, nvrtc_options also names the folder of the crt/ headers
+    assert calls[0] == ("RawModule", CHECKS.read_text(), gpu.nvrtc_options([KERNELS]))
+    assert calls[0][2][:2] == ("-std=c++17", f"-I{KERNELS}")
     x = np.zeros(256, np.float32).view(cupy.ndarray)
     y = np.zeros(256, np.float32).view(cupy.ndarray)
     mod.reverse_dynamic(2, (128,), (x, y, 256), shared_mem=512)

@@ -89,6 +89,20 @@ _modules: dict[tuple, Module] = {}
 _modules_lock = threading.Lock()
 
 
+def read_source(source: str | os.PathLike, name: str | None = None,
+                include_dirs: list[str | os.PathLike] | None = None
+                ) -> tuple[str, str, str, list[Path]]:
+    """(text, name, filename, include_dirs) of a source as load_source builds it; the NVRTC
+    compile check (nvrtc.py) reads files through here too, so it sees the same include
+    directories as the cuda device. A file's own folder comes first, then `include_dirs`."""
+    extra = [Path(d).resolve() for d in include_dirs or []]
+    if isinstance(source, os.PathLike):
+        path = Path(source).resolve()
+        return path.read_text(), name or path.stem, str(path), [path.parent, *extra]
+    name = name or "kernels"
+    return str(source), name, f"{name}.cu", extra
+
+
 def load_source(source: str | os.PathLike, device: str = "emulate",
                 name: str | None = None,
                 include_dirs: list[str | os.PathLike] | None = None) -> Module:
@@ -96,15 +110,7 @@ def load_source(source: str | os.PathLike, device: str = "emulate",
 
     A str is always source text; pass a Path for a file. Local `#include "x.cuh"` is resolved
     next to the file, then in `include_dirs` (for source text: only there)."""
-    extra = [Path(d).resolve() for d in include_dirs or []]
-    if isinstance(source, os.PathLike):
-        path = Path(source).resolve()
-        text, filename, dirs = path.read_text(), str(path), [path.parent, *extra]
-        name = name or path.stem
-    else:
-        text, dirs = str(source), extra
-        name = name or "kernels"
-        filename = f"{name}.cu"
+    text, name, filename, dirs = read_source(source, name, include_dirs)
     key = (text, name, device, filename, tuple(dirs), compiler.sanitizing(),
            compiler.racechecking(), os.environ.get("CXX"), str(compiler.cache_dir()))
     with _modules_lock:

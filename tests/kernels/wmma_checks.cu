@@ -3,6 +3,8 @@
 // Plain CUDA (sm_80+ for bfloat16, tf32 and cuda_pipeline), run on the emulator and, where
 // there is one, on a GPU.
 //
+// requires: sm_80
+//
 // The GEMMs give each warp (one block of 32 threads) one M x N tile of D = A * B + C:
 // blockIdx.y picks the tile's rows, blockIdx.x its columns. m, n, k are multiples of the tile.
 #include <cuda_bf16.h>
