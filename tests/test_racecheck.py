@@ -130,3 +130,51 @@ def test_the_missing_conv2d_barrier_is_a_reported_race(racecheck, schedule):
              line_of(path, "acc[k] += wsh[k][ki * 3 + kj] * v;")}
     named = {int(n) for n in re.findall(r"conv2d\.cu:(\d+)", msg)}
     assert len(named) == 2 and named <= lines, (named, lines, msg)
+
+
+# ---- global memory ----
+def test_blocks_writing_one_global_element_race(racecheck):
+    checks = runtime.load_source(CHECKS)
+    out = np.zeros(4, np.float32)
+    checks.blocks_write(4, 32, (out, np.int32(0)))  # an element each: no race
+    np.testing.assert_array_equal(out, np.arange(4))
+    line = line_of(CHECKS, "if (threadIdx.x == 0) out[shared_slot ? 0 : blockIdx.x]")
+    with pytest.raises(runtime.KernelError, match=(
+            rf"blocks_write: race on global memory: argument 1 \(float\* out\), byte offset "
+            rf"0, was written by block \(0, 0, 0\) thread 0 at .*runtime_checks.cu:{line} and "
+            rf"written by block \(1, 0, 0\) thread 0 at .*runtime_checks.cu:{line} \(blocks "
+            rf"are not ordered within a launch\)")):
+        checks.blocks_write(4, 32, (out, np.int32(1)))
+
+
+def test_a_global_race_within_a_block(racecheck):
+    checks = runtime.load_source(CHECKS)
+    y = np.zeros(64, np.float32)
+    checks.neighbour_global(1, 64, (y, np.int32(1)))
+    np.testing.assert_array_equal(y, np.arange(64) + (np.arange(64) + 1) % 64)
+    read = line_of(CHECKS, "MARK global-read")
+    with pytest.raises(runtime.KernelError, match=(
+            rf"neighbour_global: race on global memory: argument 1 \(float\* y\), byte offset "
+            rf"4, was read by block \(0, 0, 0\) thread 0 at .*runtime_checks.cu:{read} and "
+            rf"written by block \(0, 0, 0\) thread 1 at .*runtime_checks.cu:{read - 2} in the "
+            rf"same barrier interval")):
+        checks.neighbour_global(1, 64, (np.zeros(64, np.float32), np.int32(0)))
+
+
+def test_every_ladder_version_runs_clean(racecheck):
+    """Shared and global memory, every forward and weight-gradient version and precision."""
+    from rednet_cupy import ops
+    from rednet_cupy import reference as R
+    from rednet_cupy.ops import conv_ladder
+
+    rng = np.random.default_rng(3)
+    x, w, b = f32(rng, 2, 5, 9, 7), f32(rng, 6, 5, 3, 3), f32(rng, 6)
+    dy = f32(rng, 2, 6, 9, 7)
+    want = R.conv2d_forward(x, w, b, 1)
+    for v in ops.conv_versions():
+        for precision in v.precisions:
+            dev = namespace("emulate", conv=v.number,
+                            precision=None if precision == "fp32" else precision).device
+            y = conv_ladder.forward(dev, v.number, x, w, b, 1)
+            assert np.abs(y - want).max() < 0.05 * np.abs(want).max(), (v.number, precision)
+            conv_ladder.weight_grad(dev, v.weight_grad, dy, x, 1)

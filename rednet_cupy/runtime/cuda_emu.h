@@ -44,8 +44,10 @@
 //     the same result under every schedule; a missing barrier usually does not.
 //   * Plain-loop mode: a kernel file that uses no barrier and no warp intrinsic (the loader
 //     looks at its text) runs each block as a loop over its threads, without fibers.
-//   * Race check (REDNET_EMU_RACECHECK=1, a separate build): every shared-memory access is
-//     checked against the other threads' accesses of the same barrier interval; a unit
+//   * Race check (REDNET_EMU_RACECHECK=1, a separate build): every shared-memory access, and
+//     every access to the kernel's pointer arguments (global memory), is checked against the
+//     other threads' accesses of the same barrier interval (for global memory: and against
+//     every other block's, since blocks are not ordered within a launch); a unit
 //     written by one thread and read or written by another with no __syncthreads() between
 //     them (two lanes of a warp are also ordered by a warp collective both completed) ends
 //     the launch naming kernel, block, array and byte offset, both threads and both source
@@ -76,8 +78,10 @@
 //     __match_any_sync / __reduce_*_sync.
 //   * A fiber's stack is small: a kernel with large local arrays, or deep recursion, hits the
 //     guard page (a segmentation fault) unless REDNET_EMU_STACK_KIB is raised.
-//   * The race check sees shared memory only (not global memory, not races between blocks),
-//     and not accesses made inside library calls (memcpy, memset).
+//   * The race check sees global memory through the pointer arguments only (up to 256 MiB
+//     of them), keeps one reader per location (a race between two readers' blocks and a
+//     later writer can go unseen), and does not see accesses made inside library calls
+//     (memcpy, memset) or atomics (which cannot race).
 //   * Speed: the kernels' arithmetic runs one thread at a time on a core, as scalar code
 //     (RED10 forward + backward is tens of times slower than the NumPy `cpu` device); a
 //     barrier costs one context switch per thread.
@@ -508,12 +512,114 @@ extern "C" __attribute__((visibility("default"))) REDNET_NO_TSAN void rednet_emu
     tls_ignored_lo[i] = offsets[i], tls_ignored_hi[i] = offsets[i] + sizes[i];
 }
 
+// ---- global memory: the kernel's pointer arguments (their ranges set by emulator.py) ----
+// Blocks have no barrier between them, so an element written by one block and read or
+// written by another in the same launch is a race whatever the order; within a block the
+// rules of shared memory apply. One shadow entry per 2 bytes of each argument, shared by the
+// workers, each entry guarded by one of a set of spin locks. An entry remembers the last
+// writer and one reader (the first reader from another block is kept), so a race between
+// two readers' blocks and a later writer may go unseen; what is reported is always a race.
+struct GlobalWord {
+  std::int64_t w_block, r_block;  // linear block index, -1: none yet
+  std::int32_t writer, reader;
+  std::uint32_t w_epoch, r_epoch, w_gen, r_gen;
+  const void *w_pc, *r_pc;
+};
+static constexpr int kGlobalArgs = 32;
+static std::uintptr_t global_lo[kGlobalArgs], global_hi[kGlobalArgs];
+static std::size_t global_base[kGlobalArgs];  // first shadow entry of each argument
+static int global_args = 0;
+static std::vector<GlobalWord> global_shadow;
+static std::atomic_flag global_locks[4096];
+static constexpr std::size_t kGlobalLimit = std::size_t(1) << 28;  // bytes of arguments checked
+
+// Set before each launch: the byte ranges of the pointer arguments (argument i at index i;
+// an empty range for the others). Above kGlobalLimit bytes in all, global memory is not
+// checked (the shadow would take 24 times the memory).
+extern "C" __attribute__((visibility("default"))) REDNET_NO_TSAN void rednet_race_globals(
+    const unsigned long long* ranges, int n) {
+  std::size_t total = 0;
+  global_args = n < kGlobalArgs ? n : kGlobalArgs;
+  for (int i = 0; i < global_args; ++i) {
+    global_lo[i] = std::uintptr_t(ranges[2 * i]), global_hi[i] = std::uintptr_t(ranges[2 * i + 1]);
+    global_base[i] = total / 2;
+    total += (global_hi[i] - global_lo[i] + 1) & ~std::size_t(1);
+  }
+  if (total > kGlobalLimit) {
+    global_args = 0;
+    total = 0;
+  }
+  global_shadow.assign(total / 2, GlobalWord{-1, -1, 0, 0, 0, 0, 0, 0, nullptr, nullptr});
+}
+
+REDNET_NO_TSAN inline void global_report(Worker& w, int arg, std::uintptr_t a,
+                                         const char* first_kind, std::int64_t first_block,
+                                         int first, const void* first_pc,
+                                         const char* second_kind, int second,
+                                         const void* second_pc) {
+  if (w.failed) return;
+  const std::uint64_t gx = gridDim.x, gy = gridDim.y;
+  const std::uint64_t fb = std::uint64_t(first_block);
+  std::snprintf(w.race_message, sizeof w.race_message,
+                "%s: race on global memory: {arg:%d}, byte offset %lu, was %s by block (%lu, "
+                "%lu, %lu) thread %d at {pc:0x%lx} and %s by block (%u, %u, %u) thread %d at "
+                "{pc:0x%lx} %s",
+                w.launch->name, arg, static_cast<unsigned long>(a - global_lo[arg]), first_kind,
+                static_cast<unsigned long>(fb % gx), static_cast<unsigned long>(fb / gx % gy),
+                static_cast<unsigned long>(fb / (gx * gy)), first,
+                static_cast<unsigned long>(std::uintptr_t(first_pc) - w.module_base - 1),
+                second_kind, blockIdx.x, blockIdx.y, blockIdx.z, second,
+                static_cast<unsigned long>(std::uintptr_t(second_pc) - w.module_base - 1),
+                std::int64_t(fb) == std::int64_t(blockIdx.x + gx * (blockIdx.y + gy * blockIdx.z))
+                    ? "in the same barrier interval (no __syncthreads() between them)"
+                    : "(blocks are not ordered within a launch)");
+  w.failed = true;
+}
+
+REDNET_NO_TSAN inline void global_access(Worker& w, int arg, std::uintptr_t a, unsigned size,
+                                         bool write, const void* pc) {
+  const int t = int(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z));
+  const std::int64_t block = std::int64_t(blockIdx.x) +
+      std::int64_t(gridDim.x) * (blockIdx.y + std::int64_t(gridDim.y) * blockIdx.z);
+  const std::uint32_t e = w.epoch, gen = w.warp_gen[std::size_t(t / 32)];
+  auto unordered = [&](std::int64_t other_block, int other, std::uint32_t other_epoch,
+                       std::uint32_t other_gen) REDNET_NO_TSAN {
+    if (other_block != block) return true;
+    return other_epoch == e && other != t && (other / 32 != t / 32 || other_gen == gen);
+  };
+  const std::size_t first = global_base[arg] + (a - global_lo[arg]) / 2;
+  const std::size_t last = global_base[arg] + (a + size - 1 - global_lo[arg]) / 2;
+  for (std::size_t i = first; i <= last && i < global_shadow.size(); ++i) {
+    std::atomic_flag& lock = global_locks[i % 4096];
+    while (lock.test_and_set(std::memory_order_acquire)) {
+    }
+    GlobalWord& s = global_shadow[i];
+    bool raced = false;
+    if (s.w_block >= 0 && unordered(s.w_block, s.writer, s.w_epoch, s.w_gen)) {
+      global_report(w, arg, a, "written", s.w_block, s.writer, s.w_pc,
+                    write ? "written" : "read", t, pc);
+      raced = true;
+    } else if (write && s.r_block >= 0 && unordered(s.r_block, s.reader, s.r_epoch, s.r_gen)) {
+      global_report(w, arg, a, "read", s.r_block, s.reader, s.r_pc, "written", t, pc);
+      raced = true;
+    } else if (write) {
+      s.w_block = block, s.writer = t, s.w_epoch = e, s.w_gen = gen, s.w_pc = pc;
+    } else if (s.r_block < 0 || s.r_block == block) {
+      s.r_block = block, s.reader = t, s.r_epoch = e, s.r_gen = gen, s.r_pc = pc;
+    }
+    lock.clear(std::memory_order_release);
+    if (raced) return;
+  }
+}
+
 REDNET_NO_TSAN inline void race_access(const void* p, unsigned size, bool write,
                                        const void* pc) {
   Worker* wp = worker;
   if (wp == nullptr || !wp->race_on) return;
   Worker& w = *wp;
   const std::uintptr_t a = std::uintptr_t(p);
+  for (int k = 0; k < global_args; ++k)
+    if (a >= global_lo[k] && a < global_hi[k]) return global_access(w, k, a, size, write, pc);
   std::size_t index;
   if (a >= w.tls_lo && a < w.tls_hi) {
     for (int k = 0; k < 5; ++k)

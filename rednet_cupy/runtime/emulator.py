@@ -19,7 +19,8 @@ from REDNET_EMU_SCHEDULE ("forward", "reverse", "random" or "random:<seed>"); `s
 overrides it for a `with` block.
 
 With REDNET_EMU_RACECHECK=1 the kernels are built instrumented (compiler.py) and a race on
-shared memory ends the launch; `resolve_locations` turns the code and thread_local offsets
+shared memory, or on the pointer arguments' global memory (within a block, or between
+blocks), ends the launch; `resolve_locations` turns the code and thread_local offsets
 in its message into source lines and array names, with binutils' addr2line and readelf.
 
 Inside runtime.profiling() (profile.py) a launch runs from a third build of the same source,
@@ -280,8 +281,10 @@ class EmulatorModule:
         self._kernels = list(kernels)
         self.path = compiler.build(code, name, include_dirs, included)
         self._lib, self._entry = _open(self.path, self._kernels)
-        if compiler.racechecking():
+        self._racecheck = compiler.racechecking()
+        if self._racecheck:
             self._ignore_guards()
+            self._lib.rednet_race_globals.argtypes = [ctypes.c_void_p, ctypes.c_int]
         self._profile: tuple[Path, ctypes.CDLL, dict[str, Any]] | None = None
 
     def _profile_build(self) -> tuple[Path, ctypes.CDLL, dict[str, Any]]:
@@ -325,6 +328,12 @@ class EmulatorModule:
         path, lib, entries = (self._profile_build() if profiled else
                               (self.path, self._lib, self._entry))
         with _launch_lock:
+            if self._racecheck and not profiled:  # global memory: the arguments' bytes
+                spans = [(a.ctypes.data, a.ctypes.data + a.nbytes) if p.pointer else (0, 0)
+                         for p, a in zip(params, staged, strict=True)]
+                lib.rednet_race_globals(
+                    (ctypes.c_ulonglong * max(2 * len(spans), 1))(*[v for r in spans for v in r]),
+                    len(spans))
             if profiled:  # global memory is the pointer arguments' bytes
                 ranges = [(a.ctypes.data, a.ctypes.data + a.nbytes)
                           for p, a in zip(params, staged, strict=True) if p.pointer]
@@ -340,12 +349,18 @@ class EmulatorModule:
                 a[...] = b
         if rc:
             message = err.value.decode(errors="replace")
+            message = re.sub(r"\{arg:(\d+)\}", lambda m: _argument(params, int(m.group(1))),
+                             message)
             if "{pc:" in message or "{tls:" in message:
                 message = resolve_locations(message, path)
             raise KernelError(message)
         if profiled:
             profile.record(profile.make_launch(kernel, grid, block, shared_mem, path, sites,
                                                barriers))
+
+
+def _argument(params: list[Param], i: int) -> str:
+    return f"argument {i + 1} ({params[i]})"
 
 
 def _open(path: Path, kernels: list[str]) -> tuple[ctypes.CDLL, dict[str, Any]]:

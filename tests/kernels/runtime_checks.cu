@@ -125,3 +125,19 @@ extern "C" __global__ void neighbour_dynamic_racy(float* y) {
     slots[threadIdx.x] = (float)threadIdx.x;
     y[blockIdx.x * blockDim.x + threadIdx.x] = slots[(threadIdx.x + 1) % blockDim.x];
 }
+
+// Global memory races. `shared_slot` 1: thread 0 of every block writes out[0] (blocks are not
+// ordered within a launch: a race); 0: each block its own out[blockIdx.x] (none).
+extern "C" __global__ void blocks_write(float* out, int shared_slot) {
+    if (threadIdx.x == 0) out[shared_slot ? 0 : blockIdx.x] = (float)blockIdx.x;
+}
+
+// Within a block: thread t reads y[t + 1], which thread t + 1 writes; `sync` 0 leaves out the
+// barriers between (a race), 1 keeps them.
+extern "C" __global__ void neighbour_global(float* y, int sync) {
+    y[threadIdx.x] = (float)threadIdx.x;
+    if (sync) __syncthreads();
+    const float v = y[(threadIdx.x + 1) % blockDim.x];  // MARK global-read
+    if (sync) __syncthreads();
+    y[threadIdx.x] += v;
+}
