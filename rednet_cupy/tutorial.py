@@ -43,7 +43,9 @@ def setup(quiet: bool = False) -> Setup:
     gpu, why = runtime.cuda_available()
     device, kernel_device = ("cuda", "cuda") if gpu else ("cpu", "emulate")
     small = os.environ.get("REDNET_TUTORIAL_SMALL", "") not in ("", "0")
-    s = Setup(device, kernel_device, small, ops.get(device), ops.get(kernel_device))
+    # Notebooks 03-08 read kernels/conv2d.cu (version 2 of the convolution ladder): their
+    # kernel namespace runs that version on every device; 09 picks versions by number.
+    s = Setup(device, kernel_device, small, ops.get(device), ops.get(kernel_device, conv=2))
     if not quiet:
         where = "an NVIDIA GPU through CuPy" if gpu else f"this CPU (no GPU: {why})"
         print(f"kernels run on '{kernel_device}', training on '{device}': {where}")

@@ -264,7 +264,7 @@ def test_conv_versions_list_the_ladder():
 def test_get_with_conv_is_cached_and_defaults_unchanged():
     assert ops.get("emulate", conv=3) is ops.get("emulate", conv=3)
     assert ops.get("emulate", conv=3).device.conv == 3
-    assert ops.get("emulate").device.conv == versions.DEFAULT["emulate"] == 2
+    assert ops.get("emulate").device.conv == versions.DEFAULT["emulate"] == 6
     assert versions.DEFAULT["cuda"] == 2  # until a GPU has verified and timed the ladder
     F = ops.get("cpu", conv=4)  # NumPy whatever the version
     assert F.name == "cpu" and F.conv2d_forward is R.conv2d_forward

@@ -29,7 +29,7 @@ HARNESS = textwrap.dedent('''
     from rednet_cupy import ops, runtime
     from rednet_cupy import reference as R
 
-    F = ops.get("emulate")
+    F = ops.get("emulate", conv=2)  # kernels/conv2d.cu, which the mutant replaces
     assert F.device.poison
     if len(sys.argv) > 1:
         mutant = runtime.load_source(Path(sys.argv[1]).read_text(), device="emulate",

@@ -71,7 +71,8 @@ def get(device: str = "auto", conv: int | None = None,
     """The ops namespace of `device` ('cpu', 'emulate', 'cuda' or 'auto').
 
     `conv` (an int of `conv_versions()`) picks the convolution kernels of a kernel device,
-    None its default: version 2 (REDNET_CONV=N sets another). `precision` ("fp32", "tf32",
+    None its default: version 6 on emulate (the quickest there), 2 on cuda until a GPU has
+    timed the ladder (REDNET_CONV=N sets another). `precision` ("fp32", "tf32",
     "bf16", "fp16") is what the convolutions round their inputs to: anything but fp32 runs
     the tensor-core version 7 (sums stay float32). The cpu device accepts both and runs NumPy
     in float32 whatever they are."""
