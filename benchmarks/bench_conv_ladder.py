@@ -22,7 +22,9 @@ GEMM row multiplies W (C_out x K) by a prebuilt im2col matrix (K x pixels) with 
 product alone, without the gather.
 
 On the emulator (or with --device emulate) the same rows are checked and timed with the host
-clock, which says nothing about a GPU: use it to check the harness. The table goes to
+clock, which says nothing about a GPU: use it to check the harness. Asked for the GPU on a
+machine without one, it says so and prints kernels/PROFILE.md (what can be known without a
+GPU: traffic, occupancy, roofline) instead. The table goes to
 benchmarks/results/conv_ladder_<device>_<date>.md and a plot of TFLOP/s beside it.
 """
 
@@ -75,6 +77,7 @@ class Row:
     hot: list[float] | None = None  # seconds per call
     cold: list[float] | None = None
     note: str = ""
+    memory: int | None = None  # peak bytes of device memory (training steps)
 
 
 # ------------------------------------------------------------------------------ timing
@@ -303,9 +306,14 @@ def step_rows(args, torch_on: bool) -> list[Row]:
         for precision in v.precisions:
             F = ops.get(args.device, conv=v.number,
                         precision=None if precision == "fp32" else precision)
+            pool = F.xp.get_default_memory_pool() if F.name == "cuda" else None
+            if pool is not None:
+                pool.free_all_blocks()
             stepper = bench_ops.OurStep(F, cfg, noisy, clean)
             row = Row(name, STEP, f"ours v{v.number}+w{v.weight_grad}", precision, 0.0)
             row.hot = sample(Clock(F), lambda i, s=stepper: s.step, 1, samples, 2)
+            if pool is not None:  # CuPy's pool keeps what the step used at its peak
+                row.memory = int(pool.total_bytes())
             rows.append(row)
     if torch_on:
         rows += torch_step_rows(bench_ops, cfg, name, noisy, clean, samples, stepper)
@@ -315,6 +323,7 @@ def step_rows(args, torch_on: bool) -> list[Row]:
 def torch_step_rows(bench_ops, cfg, name, noisy, clean, samples, stepper) -> list[Row]:
     import torch
 
+    torch.cuda.reset_peak_memory_stats()
     model = bench_ops.torch_mirror(cfg, stepper.net.host_params(), "cuda")
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     tx, tt = torch.from_numpy(noisy).cuda(), torch.from_numpy(clean).cuda()
@@ -332,6 +341,8 @@ def torch_step_rows(bench_ops, cfg, name, noisy, clean, samples, stepper) -> lis
 
         row = Row(name, STEP, "PyTorch (cuDNN)", precision, 0.0)
         row.hot = torch_samples(step, argparse.Namespace(samples=samples, warmup=2))
+        row.memory = int(torch.cuda.max_memory_allocated())
+        torch.cuda.reset_peak_memory_stats()
         rows.append(row)
     torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
     return rows
@@ -409,6 +420,7 @@ def report(info: dict[str, str], rows: list[Row]) -> str:
                            f"{ms(cold)} | {'-' if not tf else f'{tf:.3g}'} | "
                            f"{f'{100 * tf / pk:.0f}%' if tf and pk else ('?' if tf else '-')} | "
                            f"{f'{ref / hot[0]:.2f}x' if ref and hot else '-'} |"
+                           + (f" peak memory {r.memory / 2**20:.0f} MiB" if r.memory else "")
                            + (f" {r.note}" if r.note else ""))
             out.append("")
     return "\n".join(out)
@@ -450,6 +462,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", help="report path (default benchmarks/results/"
                     "conv_ladder_<device>_<date>.md)")
     args = ap.parse_args(argv)
+    if args.device == "cuda":
+        from rednet_cupy.runtime import cuda_available
+
+        ok, why = cuda_available()
+        if not ok:
+            print(f"no GPU to time on ({why}); what is known without one, from "
+                  f"kernels/PROFILE.md (benchmarks/conv_profile_table.py):\n")
+            print((ROOT / "kernels" / "PROFILE.md").read_text())
+            return 0
     F = ops.get(args.device)
     torch_on = False
     if not args.no_torch and args.device == "cuda":

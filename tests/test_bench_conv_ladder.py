@@ -71,3 +71,13 @@ def test_a_wrong_kernel_is_reported_and_not_timed(tmp_path, monkeypatch):
     v3 = next(r for r in rows if r[0] == "ours v3")
     assert "WRONG: not timed" in "|".join(v3) and v3[3] == "-"
     assert all(r[3] != "-" for r in rows if r[0] != "ours v3")
+
+
+def test_without_a_gpu_it_says_so_and_prints_the_profile(capsys, monkeypatch):
+    from rednet_cupy import runtime
+
+    monkeypatch.setattr(runtime, "cuda_available", lambda: (False, "no GPU here"))
+    assert bench.main(["--device", "cuda"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("no GPU to time on (no GPU here)")
+    assert "# The convolution ladder, measured without a GPU" in out

@@ -319,3 +319,23 @@ def test_the_profile_command(capsys):
     assert total[1:5] == [str(requests), str(4 * requests)] * 2
     assert f"{n} outputs" in out[-1]
     assert f"{4 * requests / n:.2f} global load sectors" in out[-1]
+
+
+@pytest.mark.parametrize("kernel, pad", [("transpose", 0), ("transpose_padded", 1)])
+def test_a_shared_memory_transpose_with_and_without_padding(mod, kernel, pad):
+    """The column read of a 32x32 tile: 32 wavefronts per request unpadded, 1 with one float
+    of padding per row; the row write is conflict-free either way."""
+    x = np.arange(1024, dtype=np.float32)
+    y = np.zeros_like(x)
+    with runtime.profiling() as prof:
+        getattr(mod, kernel)(1, (32, 32), (x, y))
+    np.testing.assert_array_equal(y.reshape(32, 32), x.reshape(32, 32).T)
+    launch = only(prof)
+    row = 32 + pad  # floats per tile row
+    read = shared_model(1, 1024, lambda b, t: 4 * ((t % 32) * row + t // 32), 4)
+    write = shared_model(1, 1024, lambda b, t: 4 * ((t // 32) * row + t % 32), 4)
+    assert read == (32, 32 * (32 if pad == 0 else 1))
+    assert (launch.shared_load_requests, launch.shared_load_wavefronts) == read
+    assert (launch.shared_store_requests, launch.shared_store_wavefronts) == write == (32, 32)
+    counts = launch.lines[line_of("transpose-read")]
+    assert counts.shared_load_wavefronts / counts.shared_load_requests == (32 if pad == 0 else 1)

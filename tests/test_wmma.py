@@ -302,6 +302,28 @@ def test_reading_before_the_wait_sees_no_data(emu, rng):
     assert np.isnan(dst).mean() > 0.9
 
 
+def test_a_wait_with_nothing_committed_is_an_error(emu):
+    src = np.arange(32, dtype=np.float32)
+    with pytest.raises(runtime.KernelError, match=(
+            r"async_uncommitted: block \(0, 0, 0\), thread 0: __pipeline_wait_prior\(0\) at "
+            rf".*wmma_checks.cu:{line_of('uncommitted-wait')} with nothing committed \(1 copies "
+            r"issued\)")):
+        emu.async_uncommitted((1, 1, 1), (32, 1, 1), (src, np.zeros(32, np.float32)),
+                              shared_mem=128)
+
+
+def test_an_unsupported_wmma_shape_does_not_compile(cache):
+    source = """#include <mma.h>
+using namespace nvcuda;
+extern "C" __global__ void bad(float* d) {
+    wmma::fragment<wmma::matrix_a, 16, 16, 8, __half, wmma::row_major> a;  // k 8: tf32 only
+}
+"""
+    with pytest.raises(runtime.KernelError, match="this use/shape/type/layout is not one a "
+                       "tensor core has"):
+        runtime.load_source(source, device="emulate", name="bad_shape")
+
+
 # ---- race check ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def racecheck(tmp_path_factory):

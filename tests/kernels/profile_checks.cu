@@ -105,3 +105,22 @@ extern "C" __global__ void barriers(float* __restrict__ y, int passes) {
     }
     y[blockIdx.x * blockDim.x + t] = acc;
 }
+
+// The classic shared-memory transpose of a 32x32 tile, one block of 32x32 threads: thread
+// (tx, ty) writes tile[ty][tx] (a row: conflict-free), then reads tile[tx][ty] (a column).
+// Without padding a column's 32 floats lie in one bank: 32 wavefronts per request; one
+// float of padding per row (PAD 1) spreads them over all 32 banks: 1 wavefront.
+template <int PAD>
+__device__ void transpose_tile(const float* __restrict__ x, float* __restrict__ y) {
+    __shared__ float tile[32][32 + PAD];
+    const int tx = threadIdx.x, ty = threadIdx.y;
+    tile[ty][tx] = x[ty * 32 + tx];
+    __syncthreads();
+    y[ty * 32 + tx] = tile[tx][ty];  // MARK transpose-read
+}
+extern "C" __global__ void transpose(const float* __restrict__ x, float* __restrict__ y) {
+    transpose_tile<0>(x, y);
+}
+extern "C" __global__ void transpose_padded(const float* __restrict__ x, float* __restrict__ y) {
+    transpose_tile<1>(x, y);
+}

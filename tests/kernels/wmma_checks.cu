@@ -166,3 +166,12 @@ extern "C" __global__ void async_copy(const float* src, float* dst, int early, i
   for (int j = 0; j < 4; ++j) dst[4 * t + j] = stage[(4 * t + j + 7) % n];
   if (early) __pipeline_wait_prior(0);
 }
+
+// A wait with nothing committed: the copy is issued, the commit forgotten.
+extern "C" __global__ void async_uncommitted(const float* src, float* dst) {
+    extern __shared__ __align__(16) float stage[];
+    __pipeline_memcpy_async(stage + threadIdx.x, src + threadIdx.x, 4);
+    __pipeline_wait_prior(0);  // MARK uncommitted-wait
+    __syncthreads();
+    dst[threadIdx.x] = stage[threadIdx.x];
+}

@@ -9,7 +9,9 @@
 // copy without a __syncthreads() after the wait) sees the old contents (NaN in dynamic shared
 // memory) instead of passing by luck. `zfill` bytes at the end of the destination are zeros
 // (the source is read only for the first n - zfill), as CUDA specifies. Copies never waited
-// for are dropped at the thread's end, as a GPU gives no guarantee about them.
+// for are dropped at the thread's end, as a GPU gives no guarantee about them. A wait before
+// any commit covers nothing and ends the launch with an error (the copies it was meant for
+// would never be waited for); so does a copy whose size or alignment the hardware refuses.
 #ifndef REDNET_EMU_CUDA_PIPELINE_H
 #define REDNET_EMU_CUDA_PIPELINE_H
 #include <cstddef>
@@ -42,10 +44,19 @@ inline void __pipeline_commit() {
   if (w.current) ++w.current->batch;
 }
 
-inline void __pipeline_wait_prior(std::size_t prior) {
+inline void __pipeline_wait_prior(std::size_t prior, const char* file = __builtin_FILE(),
+                                  int line = __builtin_LINE()) {
   rednet_emu::Worker& w = *rednet_emu::worker;
   if (!w.current) return;
   rednet_emu::Fiber& f = *w.current;
+  if (f.batch == 0) {  // a wait that covers nothing: the copies it means were never committed
+    rednet_emu::Text t;
+    t.block(w).add(", thread %d: __pipeline_wait_prior(%zu) at %s:%d with nothing committed "
+                   "(%zu copies issued): a wait covers only the batches __pipeline_commit() "
+                   "closed; commit the copies first",
+                   f.index, prior, file, line, f.copies.size());
+    rednet_emu::fail(w, t.s);
+  }
   // Committed batches are 0 .. batch-1; all but the `prior` most recent must be complete.
   const std::size_t done_below = f.batch > prior ? f.batch - prior : 0;
   std::size_t kept = 0;
