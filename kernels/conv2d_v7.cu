@@ -61,7 +61,7 @@ __device__ void forward(const float* __restrict__ x, const float* __restrict__ w
                         const float* __restrict__ skip, float* __restrict__ out, int N, int C_in,
                         int H, int W, int C_out, int padding, unsigned char* smem) {
     using P = Precision<T>;
-    constexpr int BK = P::BK, WK = P::WK;
+    constexpr int BK = P::BK;
     constexpr int LDA = BK + 16 / sizeof(T), LDB = BN + 16 / sizeof(T);
     static_assert(BM * LDA * sizeof(T) + BK * LDB * sizeof(T) <= SMEM_BYTES, "stage too big");
     T* As = reinterpret_cast<T*>(smem);                          // [BM][LDA]
@@ -81,7 +81,7 @@ __device__ void forward(const float* __restrict__ x, const float* __restrict__ w
     const int pi = pq / Wo - padding, pj = pq % Wo - padding;
     const float* xn = x + (size_t)pn * C_in * H * W;
 
-    wmma::fragment<wmma::accumulator, 16, 16, WK, float> acc[2][2];
+    WarpAcc<T> acc;
 #pragma unroll
     for (int i = 0; i < 2; ++i)
 #pragma unroll
@@ -107,29 +107,11 @@ __device__ void forward(const float* __restrict__ x, const float* __restrict__ w
             Bs[k * LDB + lp] = P::round(v);
         }
         __syncthreads();  // the stage is complete before any warp loads a fragment of it
-#pragma unroll
-        for (int kk = 0; kk < BK; kk += WK) {
-            wmma::fragment<wmma::matrix_a, 16, 16, WK, typename P::tag, wmma::row_major> fa[2];
-            wmma::fragment<wmma::matrix_b, 16, 16, WK, typename P::tag, wmma::row_major> fb[2];
-#pragma unroll
-            for (int i = 0; i < 2; ++i) wmma::load_matrix_sync(fa[i], As + (wm + 16 * i) * LDA + kk, LDA);
-#pragma unroll
-            for (int j = 0; j < 2; ++j) wmma::load_matrix_sync(fb[j], Bs + kk * LDB + wn + 16 * j, LDB);
-#pragma unroll
-            for (int i = 0; i < 2; ++i)
-#pragma unroll
-                for (int j = 0; j < 2; ++j) wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
-        }
+        warp_tile_mma<T, BK, LDA, LDB>(As, Bs, wm, wn, acc);
         __syncthreads();  // every warp is done with the stage before the next overwrites it
     }
 
-    // Through shared memory: the lane that holds an element of a fragment is unspecified.
-#pragma unroll
-    for (int i = 0; i < 2; ++i)
-#pragma unroll
-        for (int j = 0; j < 2; ++j)
-            wmma::store_matrix_sync(Cs + (wm + 16 * i) * LDC + wn + 16 * j, acc[i][j], LDC,
-                                    wmma::mem_row_major);
+    store_warp_tile<T>(Cs, LDC, wm, wn, acc, wmma::mem_row_major);
     __syncthreads();
     if (!p_ok) return;
     const float* crow = Cs + lp;

@@ -203,7 +203,6 @@ def tensor_core_error(dev: KernelDevice, weight_grad: bool, shape) -> float:
 
 LADDER_SHAPE = (2, 4, 9, 11, 13, 1)  # K = 36: 5 stages of 8; 286 pixels
 DOUBLE_BUFFER = "if (more) store_shared(buf ^ 1);"
-STORE_INDENT = " " * 36  # conv2d_v7.cu's continuation line of store_matrix_sync
 
 # name: (file, kernel, old text, new text, how to measure)
 LADDER_MUTANTS = {
@@ -226,8 +225,8 @@ LADDER_MUTANTS = {
         lambda dev: ladder_weight_grad_error(dev, 2, LADDER_SHAPE)),
     # The accumulators leave in column-major order: every 16 x 16 tile transposed.
     "v7_accumulator_stored_transposed": (
-        "conv2d_v7", "conv2d_forward_tf32", f"LDC,\n{STORE_INDENT}wmma::mem_row_major",
-        f"LDC,\n{STORE_INDENT}wmma::mem_col_major",
+        "conv2d_v7", "conv2d_forward_tf32", "acc, wmma::mem_row_major);",
+        "acc, wmma::mem_col_major);",
         lambda dev: tensor_core_error(dev, False, LADDER_SHAPE)),
     # The stage is loaded as fragments before all of it has been written.
     "v7_no_barrier_before_the_fragments": (
