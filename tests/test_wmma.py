@@ -27,7 +27,9 @@ GEMMS = [
     ("gemm_h32x8_rc", 32, 8, 16, "half", False, True),
     ("gemm_h8x32_rr", 8, 32, 16, "half", False, False),
     ("gemm_bf16_rr", 16, 16, 16, "bf16", False, False),
+    ("gemm_bf16_cc", 16, 16, 16, "bf16", True, True),
     ("gemm_tf32_rr", 16, 16, 8, "tf32", False, False),
+    ("gemm_tf32_cc", 16, 16, 8, "tf32", True, True),
 ]
 
 
@@ -118,7 +120,7 @@ def test_gemm_matches_the_float64_product(mod, rng, name, tm, tn, tk, kind, a_co
     c = rng.standard_normal((m, n)).astype(np.float32)
     d = device_array(mod, np.full((m, n), np.nan, np.float32))
     args = [np.ascontiguousarray(a.T) if a_col else a, np.ascontiguousarray(b.T) if b_col else b]
-    extra = (np.int32(1),) if kind == "tf32" else ()
+    extra = (np.int32(1),) if kind == "tf32" else ()  # convert with __float_to_tf32
     getattr(mod, name)((n // tn, m // tm, 1), (32, 1, 1),
                        (*[device_array(mod, x) for x in args], device_array(mod, c), d,
                         np.int32(m), np.int32(n), np.int32(k), *extra))
@@ -126,6 +128,27 @@ def test_gemm_matches_the_float64_product(mod, rng, name, tm, tn, tk, kind, a_co
     err = np.abs(host(d) - ref)
     assert np.isfinite(host(d)).all()
     assert (err <= accumulation_bound(av, bv, c, k)).all(), f"max error {err.max():.3g}"
+
+
+def test_column_major_and_half_accumulators(mod, rng):
+    """Accumulators loaded and stored column-major (memory holds the transpose), and
+    accumulating in half: the result rounded to half once (a GPU's half accumulation may
+    round along the way: within half's precision of the float64 result)."""
+    a = rng.standard_normal((16, 16)).astype(np.float16)
+    b = rng.standard_normal((16, 16)).astype(np.float16)
+    c = rng.standard_normal((16, 16)).astype(np.float32)
+    c_h = rng.standard_normal((16, 16)).astype(np.float16)
+    d = device_array(mod, np.full((16, 16), np.nan, np.float32))
+    d_h = device_array(mod, np.full((16, 16), np.nan, np.float16))
+    mod.tile_acc_layouts((1, 1, 1), (32, 1, 1), (device_array(mod, a), device_array(mod, b),
+                                                 device_array(mod, np.ascontiguousarray(c.T)),
+                                                 d, device_array(mod, c_h), d_h))
+    av, bv = a.astype(np.float64), b.astype(np.float64)
+    ref = av @ bv + c
+    assert (np.abs(host(d).T - ref) <= accumulation_bound(av, bv, c, 16)).all()
+    ref_h = av @ bv + c_h.astype(np.float64)
+    err = np.abs(host(d_h).astype(np.float64) - ref_h)
+    assert (err <= 2.0 ** -10 * (np.abs(av) @ np.abs(bv) + np.abs(c_h))).all(), err.max()
 
 
 def test_tf32_inputs_not_converted_are_cut_to_tf32(emu, rng):

@@ -73,6 +73,35 @@ extern "C" __global__ void gemm_tf32_rr(const float* a, const float* b, const fl
       a, b, c, d, m, n, k, to_tf32 != 0);
 }
 
+extern "C" __global__ void gemm_bf16_cc(const __nv_bfloat16* a, const __nv_bfloat16* b,
+                                        const float* c, float* d, int m, int n, int k) {
+  gemm<16, 16, 16, __nv_bfloat16, __nv_bfloat16, wmma::col_major, wmma::col_major>(
+      a, b, c, d, m, n, k, false);
+}
+extern "C" __global__ void gemm_tf32_cc(const float* a, const float* b, const float* c,
+                                        float* d, int m, int n, int k, int to_tf32) {
+  gemm<16, 16, 8, wmma::precision::tf32, float, wmma::col_major, wmma::col_major>(
+      a, b, c, d, m, n, k, to_tf32 != 0);
+}
+
+// One 16 x 16 x 16 tile with the accumulators in memory column-major (C read, D written
+// transposed in memory), or (half_acc) accumulating in half: c_h and d_h.
+extern "C" __global__ void tile_acc_layouts(const __half* a, const __half* b, const float* c,
+                                            float* d, const __half* c_h, __half* d_h) {
+  wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> fa;
+  wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, wmma::row_major> fb;
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+  wmma::fragment<wmma::accumulator, 16, 16, 16, __half> acc_h;
+  wmma::load_matrix_sync(fa, a, 16);
+  wmma::load_matrix_sync(fb, b, 16);
+  wmma::load_matrix_sync(acc, c, 16, wmma::mem_col_major);
+  wmma::mma_sync(acc, fa, fb, acc);
+  wmma::store_matrix_sync(d, acc, 16, wmma::mem_col_major);
+  wmma::load_matrix_sync(acc_h, c_h, 16, wmma::mem_row_major);
+  wmma::mma_sync(acc_h, fa, fb, acc_h);
+  wmma::store_matrix_sync(d_h, acc_h, 16, wmma::mem_row_major);
+}
+
 // D = A * B (16 x 16 x 16, one tile), then ReLU on each element of the accumulator: fine in
 // any fragment layout. With `bias`, also adds bias[column] to each element, taking element i
 // of lane l to lie in column (i * 32 + l) % 16: a guess about the unspecified layout.
