@@ -44,8 +44,10 @@ LR = 1e-3
 # Per-op breakdown: which contract function counts under which row.
 CATEGORIES = {
     "conv2d_forward": "conv fwd",
+    "conv2d_relu_forward": "conv fwd (+ relu)",
     "conv2d_backward": "conv bwd",
     "deconv2d_forward": "deconv fwd",
+    "deconv2d_relu_forward": "deconv fwd (+ relu, skip)",
     "deconv2d_backward": "deconv bwd",
     "relu_forward": "relu fwd",
     "relu_backward": "relu bwd",
