@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -348,6 +349,41 @@ def torch_step_rows(bench_ops, cfg, name, noisy, clean, samples, stepper) -> lis
     return rows
 
 
+# ------------------------------------------------------- the fastest verified version
+def fastest_verified(rows: list[Row], shape: str) -> dict[str, dict]:
+    """Per precision: the forward version (with its weight gradient) whose forward, input
+    gradient and weight gradient on `shape` were all checked and timed, with the least total
+    hot median time; versions with a WRONG row are out."""
+    best: dict[str, dict] = {}
+    for v in ops.conv_versions():
+        for precision in v.precisions:
+            labels = {"forward": f"ours v{v.number}", "input_grad": f"ours v{v.number}",
+                      "weight_grad": f"ours w{v.weight_grad}"}
+            times = []
+            for pass_, label in labels.items():
+                row = next((r for r in rows if (r.shape, r.pass_, r.impl, r.precision)
+                            == (shape, pass_, label, precision)), None)
+                if row is None or not row.hot or row.note:
+                    break
+                times.append(summary(row.hot)[0])
+            else:
+                total = sum(times)
+                if precision not in best or total < best[precision]["seconds"]:
+                    best[precision] = {"version": v.number, "seconds": total}
+    return best
+
+
+def record_default(best: dict[str, dict], arch: str, info: dict[str, str],
+                   path: Path) -> None:
+    """Merge this GPU's fastest verified versions into ops/verified.json (atomically)."""
+    table = json.loads(path.read_text()) if path.is_file() else {}
+    table[arch] = {p: {**b, "gpu": info.get("GPU", "?"), "date": info["date"]}
+                   for p, b in best.items()}
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(table, indent=2, sort_keys=True) + "\n")
+    tmp.replace(path)
+
+
 # ------------------------------------------------------------------------------ report
 def machine(F, torch_on: bool) -> dict[str, str]:
     info = {"date": dt.datetime.now().isoformat(timespec="seconds"), "device": F.name}
@@ -459,6 +495,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=10, help="untimed calls before them")
     ap.add_argument("--no-torch", action="store_true", help="leave out the cuDNN rows")
     ap.add_argument("--no-step", action="store_true", help="leave out the training steps")
+    ap.add_argument("--record-default", action="store_true",
+                    help="write the fastest verified version per precision for this GPU's "
+                         "architecture to rednet_cupy/ops/verified.json (the cuda default)")
     ap.add_argument("--out", help="report path (default benchmarks/results/"
                     "conv_ladder_<device>_<date>.md)")
     args = ap.parse_args(argv)
@@ -501,6 +540,13 @@ def main(argv: list[str] | None = None) -> int:
     tmp.replace(out)
     plot(rows, out.with_suffix(".png"))
     print(text)
+    if args.record_default and args.device == "cuda" and not args.small:
+        from rednet_cupy.ops import versions
+        from rednet_cupy.ops.device import _arch
+
+        best = fastest_verified(rows, next(iter(SHAPES)))
+        record_default(best, _arch("cuda"), machine(F, torch_on), versions.VERIFIED)
+        print(f"recorded in {versions.VERIFIED}: {best}")
     wrong = [r for r in rows if r.note.startswith("WRONG")]
     for r in wrong:
         print(f"WRONG: {r.impl} {r.precision} {r.pass_} on {r.shape}: error {r.error:.2e}")

@@ -5,7 +5,9 @@
 #   notebooks the tutorials at full size, on the GPU
 #   bench     benchmarks/bench_ops.py: every op, training steps and inference against PyTorch
 #   ladder    benchmarks/bench_conv_ladder.py: every convolution version and precision, checked,
-#             timed hot and cold against cuDNN and cuBLAS, and a RED30 step per version
+#             timed hot and cold against cuDNN and cuBLAS, and a RED30 step per version; the
+#             fastest verified version per precision goes to rednet_cupy/ops/verified.json
+#             (commit it: it becomes the cuda default on this architecture)
 #   demo      `rednet demo` on cuda, timed
 #   recipe    the shipped model's training recipe for 300 steps on cuda (its speed there);
 #             only when DATASETS names the folder holding Train400 and Set12
@@ -55,7 +57,7 @@ for part in "${parts[@]}"; do
     bench)
         run_part bench "$py" benchmarks/bench_ops.py --device cuda --out "$results/ops_cuda.md" ;;
     ladder)
-        run_part ladder "$py" benchmarks/bench_conv_ladder.py --device cuda \
+        run_part ladder "$py" benchmarks/bench_conv_ladder.py --device cuda --record-default \
             --out "$results/conv_ladder.md" ;;
     demo)
         run_part demo "$py" -m rednet_cupy demo --device cuda --quiet --out "$results/demo" ;;

@@ -81,3 +81,34 @@ def test_without_a_gpu_it_says_so_and_prints_the_profile(capsys, monkeypatch):
     out = capsys.readouterr().out
     assert out.startswith("no GPU to time on (no GPU here)")
     assert "# The convolution ladder, measured without a GPU" in out
+
+
+def test_the_fastest_verified_version_becomes_the_default(tmp_path, monkeypatch):
+    """From the rows of a run: the version with the least total time over the three passes,
+    leaving out any version with a WRONG row; written per architecture, read by
+    versions.default("cuda", arch)."""
+    from rednet_cupy.ops import versions
+
+    shape = "s"
+    rows = []
+    for number, wgrad, seconds, wrong in ((2, 1, 3.0, False), (5, 2, 2.0, False),
+                                          (6, 3, 1.0, True)):
+        for pass_ in bench.PASSES:
+            label = f"ours w{wgrad}" if pass_ == "weight_grad" else f"ours v{number}"
+            if any(r.impl == label and r.pass_ == pass_ for r in rows):
+                continue
+            r = bench.Row(shape, pass_, label, "fp32", 1.0, error=0.0, hot=[seconds])
+            if wrong and pass_ == "forward":
+                r.note, r.hot = "WRONG: not timed", None
+            rows.append(r)
+    best = bench.fastest_verified(rows, shape)
+    assert best["fp32"]["version"] == 5  # 6 was faster but wrong
+    path = tmp_path / "verified.json"
+    bench.record_default(best, "sm_90", {"GPU": "test", "date": "d"}, path)
+    assert versions.verified("sm_90", path=path) == 5
+    assert versions.verified("sm_80", path=path) is None
+    monkeypatch.setattr(versions, "VERIFIED", path)
+    monkeypatch.delenv("REDNET_CONV", raising=False)
+    assert versions.default("cuda", "sm_90") == 5
+    assert versions.default("cuda", "sm_75") == versions.DEFAULT["cuda"]
+    assert versions.default("emulate", "sm_90") == versions.DEFAULT["emulate"]

@@ -62,6 +62,16 @@ def blocks_for(n: int, threads: int = 256, cap: int = 4096) -> int:
     return max(1, min(cap, -(-n // threads)))
 
 
+def _arch(name: str) -> str | None:
+    """"sm_XY" of the GPU the cuda device would use (None on emulate, or without one)."""
+    if name != "cuda" or not runtime.cuda_available()[0]:
+        return None
+    import cupy
+
+    props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
+    return f"sm_{props['major']}{props['minor']}"
+
+
 def make_device(name: str, conv: int | None = None,
                 precision: str | None = None) -> KernelDevice:
     """The device `name`, running version `conv` of the convolution ladder in `precision`
@@ -70,7 +80,7 @@ def make_device(name: str, conv: int | None = None,
 
     conv, precision = versions.resolve(conv, precision)
     if conv is None:
-        conv, precision = versions.resolve(versions.default(name), None)
+        conv, precision = versions.resolve(versions.default(name, _arch(name)), None)
     if name == "emulate":
         return KernelDevice("emulate", np, poison=os.environ.get("REDNET_POISON", "1") == "1",
                             conv=conv, precision=precision)

@@ -11,8 +11,10 @@ in float32), chosen with `ops.get(device, precision=...)`.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -81,12 +83,30 @@ MIN_CAPABILITY = {"tf32": (8, 0), "bf16": (8, 0), "fp16": (7, 0)}
 # RED10 forward + backward in 3.2 s of CPU time against version 2's 14.9 s, within 17x of the
 # NumPy `cpu` device; benchmarks/bench_emulator.py). The tutorials that read kernels/conv2d.cu
 # ask for version 2 by number.
-# Cuda: the default is the fastest version *verified* on a GPU, and no version has run on one
-# yet, so it stays at version 2 until benchmarks/gpu_check.sh has checked and timed the
-# ladder; version 6 (the most reuse per load, its tile shape timed per layer) is what the
-# design expects to win, and `conv=6` or REDNET_CONV=6 selects it.
+# Cuda: the default is the fastest version *verified* on a GPU of the same architecture
+# (VERIFIED below); where none has run it is version 2, until benchmarks/gpu_check.sh has
+# checked and timed the ladder. Version 6 (the most reuse per load, its tile shape timed per
+# layer) is what the design expects to win in float32; `conv=6` or REDNET_CONV=6 selects it.
 # REDNET_CONV=N overrides both (for a whole program, e.g. a training run on another version).
 DEFAULT = {"emulate": 6, "cuda": 2}
+# What a GPU has verified: benchmarks/bench_conv_ladder.py --record-default writes, per
+# architecture ("sm_90") and precision, the fastest version whose every pass it checked and
+# timed at RED-Net's training shape. The cuda device's default comes from here when the file
+# names its architecture, and is DEFAULT["cuda"] otherwise.
+VERIFIED = Path(__file__).with_name("verified.json")
+
+
+def verified(arch: str, precision: str = "fp32", path: Path | None = None) -> int | None:
+    """The fastest verified version for `arch` and `precision`, or None."""
+    path = VERIFIED if path is None else path
+    if not path.is_file():
+        return None
+    try:
+        table = json.loads(path.read_text())
+        number = table[arch][precision]["version"]
+    except (KeyError, TypeError, ValueError):
+        return None
+    return number if number in [v.number for v in VERSIONS] else None
 
 
 def check(conv: object) -> int | None:
@@ -116,10 +136,13 @@ def resolve(conv: int | None, precision: str | None) -> tuple[int | None, str]:
     return conv, precision
 
 
-def default(device: str) -> int:
-    """The version `device` ("emulate" or "cuda") runs when none is asked for."""
+def default(device: str, arch: str | None = None) -> int:
+    """The version `device` ("emulate" or "cuda") runs when none is asked for; on cuda, the
+    fastest version verified on `arch` when there is one."""
     forced = os.environ.get("REDNET_CONV")
     if not forced:
+        if device == "cuda" and arch and (number := verified(arch)) is not None:
+            return number
         return DEFAULT[device]
     numbers = [v.number for v in VERSIONS]
     if forced.strip() not in {str(n) for n in numbers}:
