@@ -235,7 +235,7 @@ def _load_net(args: argparse.Namespace, task: str):
 def _restore_file(args: argparse.Namespace, task: str) -> int:
     import numpy as np
 
-    from rednet_cupy.imageio import read_image, write_image
+    from rednet_cupy.imageio import read_icc_profile, read_image, write_image
     from rednet_cupy.infer import bicubic_upscale, restore
     from rednet_cupy.pretrained import UPSCALER_SCALES
 
@@ -253,7 +253,8 @@ def _restore_file(args: argparse.Namespace, task: str) -> int:
     t = time.perf_counter()
     out = restore(net, img, task=task, tile=args.tile, ensemble=args.ensemble,
                   progress=not args.quiet)
-    write_image(args.output, np.clip(out, 0, 1))
+    # The input's colour profile goes with the pixels: they keep the values it gives meaning to.
+    write_image(args.output, np.clip(out, 0, 1), icc_profile=read_icc_profile(args.input))
     h, w = img.shape[:2]
     print(f"{args.input} -> {args.output} ({w}x{h}, {time.perf_counter() - t:.1f} s on "
           f"'{net.F.name}')")

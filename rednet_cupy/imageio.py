@@ -132,6 +132,27 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         ImageFile.LOAD_TRUNCATED_IMAGES = saved
 
 
+def read_icc_profile(path: str | os.PathLike) -> bytes | None:
+    """The ICC colour profile embedded in an image file (phones write Display P3 ones), or
+    None. `rednet denoise` / `upscale` carry it to their output, so colours keep their
+    meaning."""
+    try:
+        with Image.open(path) as im:
+            icc = im.info.get("icc_profile")
+    except (OSError, SyntaxError, ValueError):
+        return None
+    return bytes(icc) if icc else None
+
+
+def icc_matches(icc: bytes | None, array: np.ndarray) -> bool:
+    """Whether an ICC profile describes images like `array`: its header's colour space
+    (bytes 16-19) is 'GRAY' for an (H, W) array, 'RGB ' for an (H, W, 3) one."""
+    if not icc or len(icc) < 20:
+        return False
+    space = icc[16:20]
+    return space == (b"GRAY" if np.ndim(array) == 2 else b"RGB ")
+
+
 def _to_array(im: Image.Image, path: Path) -> np.ndarray:
     w, h = im.size
     if w == 0 or h == 0:
@@ -170,12 +191,14 @@ def _to_array(im: Image.Image, path: Path) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- writing
-def write_image(path: str | os.PathLike, array: np.ndarray) -> None:
+def write_image(path: str | os.PathLike, array: np.ndarray,
+                icc_profile: bytes | None = None) -> None:
     """Write a float image in [0, 1] as 8-bit gray or RGB; the format follows the extension.
 
     Values are clipped to [0, 1] and rounded to the nearest of 256 levels. NaN or inf is
     refused rather than written as black: it means something upstream went wrong. The file
-    appears atomically (see `atomic_write`).
+    appears atomically (see `atomic_write`). `icc_profile` (from read_icc_profile) is embedded
+    when it describes this kind of image (icc_matches) and the format can hold one.
     """
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
@@ -194,7 +217,9 @@ def write_image(path: str | os.PathLike, array: np.ndarray) -> None:
         raise ImageError(f"{path}: array contains NaN or inf")
     u8 = np.round(np.clip(a.astype(np.float64), 0.0, 1.0) * 255.0).astype(np.uint8)
     im = Image.fromarray(u8)  # uint8 (H, W) -> mode L, (H, W, 3) -> mode RGB
-    options = {"quality": JPEG_QUALITY} if fmt == "JPEG" else {}
+    options: dict = {"quality": JPEG_QUALITY} if fmt == "JPEG" else {}
+    if icc_matches(icc_profile, a) and fmt in ("PNG", "JPEG", "TIFF", "WEBP"):
+        options["icc_profile"] = icc_profile
     with atomic_write(path) as f:
         im.save(f, format=fmt, **options)
 

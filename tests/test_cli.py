@@ -393,6 +393,31 @@ def test_denoise_writes_an_image_of_the_input_size(files, tmp_path, capsys, name
     assert np.abs(read_image(tiled) - got).max() <= 1 / 255 + 1e-7
 
 
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_denoise_keeps_the_colour_profile(files, tmp_path, capsys, suffix):
+    """A photo's ICC profile (a phone's Display P3; here sRGB stands in) goes to
+    the output, so its colours keep their meaning; a gray output does not get an RGB
+    profile."""
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    assert icc[16:20] == b"RGB "
+    src = tmp_path / f"profiled{suffix}"
+    Image.open(files.rgb).save(src, icc_profile=icc)
+    out = tmp_path / f"out{suffix}"
+    assert rednet(capsys, "denoise", src, "-o", out, "--model", files.model,
+                  "--device", "cpu")[0] == 0
+    with Image.open(out) as im:
+        assert im.info.get("icc_profile") == icc
+    gray_src = tmp_path / "gray_wrong_profile.png"
+    Image.open(files.gray).save(gray_src, icc_profile=icc)  # an RGB profile on a gray image
+    gray_out = tmp_path / "gray_out.png"
+    assert rednet(capsys, "denoise", gray_src, "-o", gray_out, "--model", files.model,
+                  "--device", "cpu")[0] == 0
+    with Image.open(gray_out) as im:
+        assert "icc_profile" not in im.info
+
+
 @pytest.fixture(scope="module")
 def sr_run(files, tmp_path_factory):
     """A tiny x2 super-resolution model trained by `rednet train --task sr --levels 2`."""
