@@ -539,3 +539,11 @@ def test_python_dash_m_is_the_rednet_command(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "no-such-file.png" in bad.stderr
     assert "Traceback" not in bad.stderr and not (tmp_path / "out.png").exists()
+
+
+def test_a_tensor_core_precision_on_the_cpu_device_is_one_line(files, tmp_path, capsys):
+    assert_error_line(rednet(capsys, "train", *TINY, "--data", files.data, "--val", files.val,
+                             "--steps", 1, "--device", "cpu", "--precision", "tf32",
+                             "--out", tmp_path / "run"),
+                      "precision tf32 runs the tensor-core kernels", "--device cuda")
+    assert not (tmp_path / "run" / "checkpoint.npz").exists()
