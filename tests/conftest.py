@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -50,3 +54,14 @@ def rel_error(a, b) -> float:
     assert a.shape == b.shape, f"shape {a.shape} != {b.shape}"
     assert np.isfinite(a).all(), "output has NaN/inf: an element was not written"
     return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-30))
+
+
+def load_benchmark(name: str) -> ModuleType:
+    """benchmarks/<name>.py as a module (the folder is not a package): the tests of a
+    benchmark script run its functions directly."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while they are built
+    spec.loader.exec_module(module)
+    return module

@@ -4,26 +4,12 @@ tested (on the emulator they say nothing about a GPU)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
+from conftest import load_benchmark
 
 from rednet_cupy import ops
 from rednet_cupy.ops import conv_ladder
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load():
-    path = ROOT / "benchmarks" / "bench_conv_ladder.py"
-    spec = importlib.util.spec_from_file_location("bench_conv_ladder", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load()
+bench = load_benchmark("bench_conv_ladder")
 QUICK = ["--device", "emulate", "--small", "--samples", "2", "--warmup", "0", "--no-torch"]
 
 

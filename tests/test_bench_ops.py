@@ -3,28 +3,13 @@ an op whose result differs from PyTorch's. The timings themselves are not tested
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import load_benchmark
 
 from rednet_cupy import ops
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load():
-    path = ROOT / "benchmarks" / "bench_ops.py"
-    spec = importlib.util.spec_from_file_location("bench_ops", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load()
+bench = load_benchmark("bench_ops")
 QUICK = ["--device", "cpu", "--small", "--min-time", "0", "--repeats", "1"]
 
 

@@ -7,29 +7,18 @@ the table is there for every version.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import load_benchmark
 
 from rednet_cupy import ops, runtime
 
-ROOT = Path(__file__).resolve().parents[1]
 SHAPE = (1, 16, 64, 20, 20)  # N, C_in, C_out, H, W: 64 channels fill the GEMM tiles
 
 
-def _load():
-    path = ROOT / "benchmarks" / "conv_profile_table.py"
-    spec = importlib.util.spec_from_file_location("conv_profile_table", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
-table = _load()
+table = load_benchmark("conv_profile_table")
 
 
 @pytest.fixture(scope="module")

@@ -8,22 +8,19 @@ compares them with the published tables; it is skipped where the datasets are no
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import load_benchmark
 from skimage.metrics import structural_similarity
 
 from rednet_cupy.imageio import rgb_to_ycbcr
 from rednet_cupy.imresize import contributions, cubic, imresize, uint8_round
 from rednet_cupy.metrics import rgb_to_y, sr_psnr, sr_ssim
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 # ----------------------------------------------------------------------------- reference
@@ -286,13 +283,6 @@ def _datasets() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 
-def _load_table():
-    path = ROOT / "benchmarks" / "sr_bicubic_table.py"
-    spec = importlib.util.spec_from_file_location("sr_bicubic_table", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.slow
@@ -303,7 +293,7 @@ def test_published_bicubic_rows(name, scale):
     if not folder.is_dir():
         pytest.skip(f"{folder} not found: the SR test sets are not on this machine "
                     "(set REDNET_DATASETS to a folder holding Set5, Set14, B100)")  # fmt: skip
-    table = _load_table()
+    table = load_benchmark("sr_bicubic_table")
     p, s, _ = table.evaluate_set(folder, scale)
     assert abs(p - table.PUBLISHED_PSNR[name][scale]) < 0.01, (name, scale, p)
     # SSIM: Set5 and B100 agree to 0.0003; Set14 x3 / x4 read 0.0006 / 0.0008 low.
