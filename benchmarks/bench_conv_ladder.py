@@ -15,11 +15,11 @@ reported WRONG and not timed (a fast wrong kernel is worth nothing; the exit sta
 and the 10th-90th percentile spread are reported. "hot": the same buffers every call (they sit
 in L2 when they fit); "cold": calls rotate over copies of the inputs that together exceed
 twice the L2 size, so every call reads from DRAM. TFLOP/s counts 2 * C_out * C_in * 9 * pixels
-per pass; % of peak is against the GPU's dense peak for the row's precision (a table of known
-GPUs below; "?" for others). cuDNN rows: torch.backends.cudnn.benchmark on, TF32 switched on
-or off explicitly per row, NCHW and channels-last, bf16 and fp16 as tensors of that type. The
-GEMM row multiplies W (C_out x K) by a prebuilt im2col matrix (K x pixels) with cuBLAS: the
-product alone, without the gather.
+per pass; % of peak is against the GPU's dense peak for the row's precision
+(rednet_cupy.gpu_model.PEAKS, a table of known GPUs; "?" for others). cuDNN rows:
+torch.backends.cudnn.benchmark on, TF32 switched on or off explicitly per row, NCHW and
+channels-last, bf16 and fp16 as tensors of that type. The GEMM row multiplies W (C_out x K)
+by a prebuilt im2col matrix (K x pixels) with cuBLAS: the product alone, without the gather.
 
 On the emulator (or with --device emulate) the same rows are checked and timed with the host
 clock, which says nothing about a GPU: use it to check the harness. Asked for the GPU on a
@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(ROOT))
 
-from rednet_cupy import ops  # noqa: E402
+from rednet_cupy import gpu_model, ops  # noqa: E402
 from rednet_cupy import reference as R  # noqa: E402
 from rednet_cupy.ops import conv2d, conv_ladder  # noqa: E402
 
@@ -58,13 +58,6 @@ SMALL_SHAPES = {"small 2x8x12x12": (2, 8, 8, 12, 12, 1),
 PASSES = ("forward", "input_grad", "weight_grad")
 STEP = "training step"  # a whole RED30 step: forward, MSE, backward, Adam
 CHECK_TOL = 1e-5
-# Dense peak TFLOP/s (no sparsity) per precision: fp32 on the CUDA cores, the others on the
-# tensor cores, from NVIDIA's data sheets (SXM parts).
-PEAKS = {"H200": {"fp32": 67, "tf32": 495, "bf16": 989, "fp16": 989},
-         "H100": {"fp32": 67, "tf32": 495, "bf16": 989, "fp16": 989},
-         "A100": {"fp32": 19.5, "tf32": 156, "bf16": 312, "fp16": 312},
-         "L4": {"fp32": 30, "tf32": 60, "bf16": 121, "fp16": 121},
-         "T4": {"fp32": 8.1, "fp16": 65}}
 
 
 @dataclass
@@ -406,14 +399,6 @@ def machine(F, torch_on: bool) -> dict[str, str]:
     return info
 
 
-def peak(info: dict[str, str], precision: str) -> float | None:
-    gpu = info.get("GPU", "")
-    for key, table in PEAKS.items():
-        if key in gpu:
-            return table.get(precision)
-    return None
-
-
 def ms(s: tuple[float, float, float] | None) -> str:
     return f"{s[0] * 1e3:.3f} ({s[1] * 1e3:.3f}-{s[2] * 1e3:.3f})" if s else "-"
 
@@ -449,7 +434,7 @@ def report(info: dict[str, str], rows: list[Row]) -> str:
             for r in part:
                 hot, cold = summary(r.hot), summary(r.cold)
                 tf = r.flops / hot[0] / 1e12 if hot else None
-                pk = peak(info, r.precision)
+                pk = gpu_model.peak_tflops(info.get("GPU", ""), r.precision)
                 ref = cudnn_time(rows, r)
                 out.append(f"| {r.impl} | {r.precision} | "
                            f"{'-' if r.error is None else f'{r.error:.1e}'} | {ms(hot)} | "

@@ -18,6 +18,23 @@ so the bound is an upper bound on TFLOP/s.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+# Dense peak TFLOP/s (no sparsity) per precision, from NVIDIA's data sheets (SXM parts): fp32
+# on the CUDA cores, the others on the tensor cores. Keyed by a part of the GPU's name.
+PEAKS = {"H200": {"fp32": 67.0, "tf32": 495.0, "bf16": 989.0, "fp16": 989.0},
+         "H100": {"fp32": 67.0, "tf32": 495.0, "bf16": 989.0, "fp16": 989.0},
+         "A100": {"fp32": 19.5, "tf32": 156.0, "bf16": 312.0, "fp16": 312.0},
+         "L4": {"fp32": 30.0, "tf32": 60.0, "bf16": 121.0, "fp16": 121.0},
+         "T4": {"fp32": 8.1, "fp16": 65.0}}
+
+
+def peak_tflops(gpu_name: str, precision: str) -> float | None:
+    """The dense peak of the GPU whose name contains a key of PEAKS, or None."""
+    for key, table in PEAKS.items():
+        if key in gpu_name:
+            return table.get(precision)
+    return None
 
 
 @dataclass(frozen=True)
@@ -30,18 +47,32 @@ class Gpu:
     smem_per_sm: int = 164 * 1024  # usable shared memory per SM (bytes)
     max_warps: int = 64
     max_blocks: int = 32
-    # dense peak TFLOP/s: fp32 on the CUDA cores, the others on the tensor cores
-    peak: tuple[tuple[str, float], ...] = ()
 
     def peak_tflops(self, precision: str) -> float:
-        return dict(self.peak)[precision]
+        return PEAKS[self.name.split()[0]][precision]
 
 
-A100 = Gpu("A100 SXM", "sm_80", 108, 1.41, smem_per_sm=164 * 1024,
-           peak=(("fp32", 19.5), ("tf32", 156.0), ("bf16", 312.0), ("fp16", 312.0)))
-H100 = Gpu("H100 SXM", "sm_90", 132, 1.83, smem_per_sm=228 * 1024,
-           peak=(("fp32", 67.0), ("tf32", 495.0), ("bf16", 989.0), ("fp16", 989.0)))
+A100 = Gpu("A100 SXM", "sm_80", 108, 1.41, smem_per_sm=164 * 1024)
+H100 = Gpu("H100 SXM", "sm_90", 132, 1.83, smem_per_sm=228 * 1024)
 GPUS = (A100, H100)
+
+
+def kernel_resources(arch: str, path: Path | None = None) -> dict[tuple[str, str], tuple]:
+    """What ptxas reported per kernel for `arch` ("sm_80"), from kernels/RESOURCES.md
+    (benchmarks/kernel_resources.py writes it): (file, kernel) -> (registers, shared bytes,
+    spill bytes)."""
+    if path is None:
+        from rednet_cupy.runtime import kernel_dir
+
+        path = kernel_dir() / "RESOURCES.md"
+    text = path.read_text().split(f"## {arch}")[1].split("\n## ")[0]
+    out = {}
+    for line in text.splitlines():
+        cells = [c.strip(" `") for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 6 and cells[0].endswith(".cu"):
+            out[cells[0], cells[1]] = (int(cells[2]), int(cells[3]),
+                                       int(cells[4]) + int(cells[5]))
+    return out
 
 
 def occupancy(gpu: Gpu, registers: int, shared_bytes: int, threads: int) -> float:
