@@ -527,10 +527,11 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.record_default and args.device == "cuda" and not args.small:
         from rednet_cupy.ops import versions
-        from rednet_cupy.ops.device import _arch
+        from rednet_cupy.ops.device import capability
 
+        major, minor = capability()
         best = fastest_verified(rows, next(iter(SHAPES)))
-        record_default(best, _arch("cuda"), machine(F, torch_on), versions.VERIFIED)
+        record_default(best, f"sm_{major}{minor}", machine(F, torch_on), versions.VERIFIED)
         print(f"recorded in {versions.VERIFIED}: {best}")
     wrong = [r for r in rows if r.note.startswith("WRONG")]
     for r in wrong:

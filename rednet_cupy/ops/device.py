@@ -62,26 +62,25 @@ def blocks_for(n: int, threads: int = 256, cap: int = 4096) -> int:
     return max(1, min(cap, -(-n // threads)))
 
 
-def _arch(name: str) -> str | None:
-    """"sm_XY" of the GPU the cuda device would use (None on emulate, or without one)."""
-    if name != "cuda" or not runtime.cuda_available()[0]:
-        return None
+def capability() -> tuple[int, int]:
+    """(major, minor) compute capability of the GPU CuPy uses (cuda_available() must hold)."""
     import cupy
 
     props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
-    return f"sm_{props['major']}{props['minor']}"
+    return int(props["major"]), int(props["minor"])
 
 
 def make_device(name: str, conv: int | None = None,
                 precision: str | None = None) -> KernelDevice:
     """The device `name`, running version `conv` of the convolution ladder in `precision`
-    (None: the device's default, see ops/versions.py)."""
+    (None: the device's default, see ops/versions.py; on cuda, the fastest version verified
+    on the GPU's architecture)."""
     from rednet_cupy.ops import versions
 
     conv, precision = versions.resolve(conv, precision)
-    if conv is None:
-        conv, precision = versions.resolve(versions.default(name, _arch(name)), None)
     if name == "emulate":
+        if conv is None:
+            conv, precision = versions.resolve(versions.default("emulate"), None)
         return KernelDevice("emulate", np, poison=os.environ.get("REDNET_POISON", "1") == "1",
                             conv=conv, precision=precision)
     ok, why = runtime.cuda_available()
@@ -89,14 +88,15 @@ def make_device(name: str, conv: int | None = None,
         raise RuntimeError(f"device 'cuda' is not usable here: {why}")
     import cupy
 
+    have = capability()
+    if conv is None:
+        conv, precision = versions.resolve(versions.default("cuda", f"sm_{have[0]}{have[1]}"),
+                                           None)
     need = versions.MIN_CAPABILITY.get(precision)
-    if need:
-        props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)
-        have = (int(props["major"]), int(props["minor"]))
-        if have < need:
-            raise RuntimeError(f"precision {precision} needs a GPU of compute capability "
-                               f"{need[0]}.{need[1]} or newer; this one is {have[0]}.{have[1]}"
-                               + (" (fp16 is available)" if have >= (7, 0) else ""))
+    if need and have < need:
+        raise RuntimeError(f"precision {precision} needs a GPU of compute capability "
+                           f"{need[0]}.{need[1]} or newer; this one is {have[0]}.{have[1]}"
+                           + (" (fp16 is available)" if have >= (7, 0) else ""))
     return KernelDevice("cuda", cupy, poison=os.environ.get("REDNET_POISON", "0") == "1",
                         conv=conv, precision=precision)
 

@@ -150,10 +150,6 @@ struct MemCall {
   const void* pc;  // the call's return address in the kernel (for the race check's message)
 };
 
-template <class E>
-inline float input_value(E v) {
-  return float(v);
-}
 inline float tf32_cut(float v) {
   std::uint32_t x;
   std::memcpy(&x, &v, 4);
