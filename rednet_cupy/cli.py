@@ -150,6 +150,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     ckpt = out / "checkpoint.npz"
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
              if getattr(args, f.name, None) is not None}
+    if args.stop_at is not None and args.stop_at < 1:
+        raise ValueError(f"--stop-at must be a step >= 1, got {args.stop_at}")
     if args.resume and args.init:
         raise ValueError("--init starts a new run from a model's weights, --resume continues "
                          "a run: give one of them")
@@ -201,12 +203,15 @@ def cmd_train(args: argparse.Namespace) -> int:
           + (f", convolutions in {args.precision} (version {trainer.F.device.conv})"
              if args.precision != "fp32" else ""))
     print(f"training: {asdict(cfg)}")
-    result = fit(trainer, out, progress=not args.quiet)
+    result = fit(trainer, out, progress=not args.quiet, stop_at=args.stop_at)
     h = trainer.history
     if result.interrupted:
         print(f"interrupted: saved step {trainer.step} to {ckpt}; continue with "
               f"`rednet train --out {out} --resume`")
         return 130
+    if trainer.step < cfg.steps:  # --stop-at: a checkpoint, no model file yet
+        print(f"stopped at step {trainer.step} of {cfg.steps} (--stop-at); checkpoint {ckpt}")
+        return 0
     model_path = out / "model.npz"
     export_model(trainer, model_path)
     msg = f"done: {trainer.step} steps in {h.seconds / 60:.1f} min; checkpoint {ckpt}, "
@@ -438,6 +443,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     g.add_argument("--init", metavar="MODEL", help="start from the weights of a model or "
                    "checkpoint file (fine-tuning: new levels, steps, lr; fresh Adam state)")
+    g.add_argument("--stop-at", type=int, metavar="STEP", help="end at this step with a "
+                   "checkpoint, the schedule still that of --steps (resume later without it)")
     g.add_argument("--val-every", type=int, help="validation interval in steps")
     g.add_argument("--ckpt-every", type=int, help="checkpoint interval in steps")
     g.add_argument("--log-every", type=int, help="logging interval in steps")

@@ -371,14 +371,18 @@ class _DeferredInterrupt:
 @dataclass
 class FitResult:
     steps_done: int
-    interrupted: bool
+    interrupted: bool  # Ctrl-C
     checkpoint: Path
     curve: Path | None
 
 
-def fit(trainer: Trainer, out_dir: str | Path, progress: bool = True) -> FitResult:
+def fit(trainer: Trainer, out_dir: str | Path, progress: bool = True,
+        stop_at: int | None = None) -> FitResult:
     """Train until cfg.steps, checkpointing to out_dir/checkpoint.npz and plotting
-    out_dir/curve.png every ckpt_every steps, at the end, and on Ctrl-C."""
+    out_dir/curve.png every ckpt_every steps, at the end, and on Ctrl-C.
+
+    stop_at: end at this step instead, with a checkpoint, the schedule unchanged (a run of
+    `steps` cut short on purpose; `--resume` without it goes on to the end)."""
     from tqdm.auto import tqdm
 
     from rednet_cupy.plots import plot_curves
@@ -409,11 +413,12 @@ def fit(trainer: Trainer, out_dir: str | Path, progress: bool = True) -> FitResu
         if h.steps:
             plot_curves(h, curve, title=f"RED-Net {trainer.model_cfg.depth} layers, {c.task}")
 
-    bar = tqdm(total=c.steps, initial=trainer.step, unit="step", disable=not progress,
+    end = c.steps if stop_at is None else min(c.steps, stop_at)
+    bar = tqdm(total=end, initial=min(trainer.step, end), unit="step", disable=not progress,
                dynamic_ncols=True, smoothing=0.05)
     interrupted = False
     with _DeferredInterrupt() as stop:
-        while trainer.step < c.steps:
+        while trainer.step < end:
             loss, p = trainer.train_step()
             losses.append(loss)
             psnrs.append(p)
@@ -432,11 +437,11 @@ def fit(trainer: Trainer, out_dir: str | Path, progress: bool = True) -> FitResu
             if trainer.val_images and (s % c.val_every == 0 or s == c.steps):
                 h.val_steps.append(s)
                 h.val_psnr.append(trainer.validate())
-            if s % c.ckpt_every == 0 or s == c.steps:
+            if s % c.ckpt_every == 0 or s == c.steps or s == end:
                 save()
             if stop.requested:
                 interrupted = True
-                if s % c.ckpt_every:
+                if s % c.ckpt_every and s != end:
                     save()
                 break
     bar.close()

@@ -321,6 +321,29 @@ def test_train_resume_matches_one_run_and_refuses_changes(files, tmp_path, capsy
                       "no checkpoint to resume")
 
 
+def test_train_stop_at_cuts_a_run_short_with_its_schedule(files, tmp_path, capsys):
+    """`--steps 5 --stop-at 3` ends at step 3 with a checkpoint and no model file; resuming
+    without it gives the model of one uninterrupted 5-step cosine run (the schedule was that
+    of 5 steps all along, unlike a 3-step run's)."""
+    common = [*TINY, "--data", files.data, "--val", files.val, "--steps", 5, "--lr", 1e-2]
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert rednet(capsys, "train", *common, "--out", one)[0] == 0
+    rc, out, err = rednet(capsys, "train", *common, "--stop-at", 3, "--out", two)
+    assert rc == 0, err
+    assert "stopped at step 3 of 5" in out
+    assert not (two / "model.npz").exists()
+    _, header = load_checkpoint(two / "checkpoint.npz")
+    assert header["step"] == 3
+    rc, out, err = rednet(capsys, "train", *common, "--resume", "--out", two)
+    assert rc == 0, err
+    a, _ = load_checkpoint(one / "model.npz")
+    b, _ = load_checkpoint(two / "model.npz")
+    for k in a:
+        assert np.array_equal(a[k], b[k]), k
+    assert_error_line(rednet(capsys, "train", *common, "--stop-at", 0, "--out", tmp_path / "x"),
+                      "--stop-at must be a step >= 1", "got 0")
+
+
 def test_train_init_starts_a_new_run_from_a_models_weights(files, tmp_path, capsys):
     """--init takes the weights (and architecture) of a model or checkpoint file and starts
     a new run on them: step 0, its own levels and schedule. One step at a tiny learning rate
