@@ -256,8 +256,11 @@ def _restore_file(args: argparse.Namespace, task: str) -> int:
                   f"outside them", file=sys.stderr)
         img = bicubic_upscale(img, args.scale)
     t = time.perf_counter()
+    # A file's values are clipped to its range, and so is the noise in them: take the bias
+    # that leaves near black and white out (clipping.py), unless asked not to.
+    clipped = task == "denoise" and not args.no_clip_correction
     out = restore(net, img, task=task, tile=args.tile, ensemble=args.ensemble,
-                  progress=not args.quiet)
+                  progress=not args.quiet, clipped=clipped)
     # The input's colour profile goes with the pixels: they keep the values it gives meaning to.
     write_image(args.output, np.clip(out, 0, 1), icc_profile=read_icc_profile(args.input))
     h, w = img.shape[:2]
@@ -377,6 +380,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tile size; memory stays bounded (384: about 1 GB on 'cpu')")
     p.add_argument("--ensemble", action="store_true",
                    help="average the 8 flips/rotations (slightly better, 8x slower)")
+    p.add_argument("--no-clip-correction", action="store_true",
+                   help="keep the bias that clipped noise leaves near black and white (by "
+                        "default it is taken out: the file's noise was clipped to its range)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _device_arg(p)
     p.set_defaults(func=cmd_denoise)

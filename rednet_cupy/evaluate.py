@@ -6,7 +6,8 @@ Protocols (as the papers whose tables we compare with):
   outputs clipped to [0, 1]; PSNR/SSIM on the whole image.
 - denoising, 8-bit (what a user's noisy photo is): the noisy input of the i-th image (sorted
   folder) drawn from default_rng(1000 + i), then rounded and clipped to 0..255 as saving it
-  to a PNG file does; the rest as above.
+  to a PNG file does; the model's output has the clipping bias taken out as `rednet denoise`
+  does (clipping.py; also scored without); the rest as above.
 - super-resolution: the SR papers' MATLAB protocol (benchmarks/sr_bicubic_table.py reproduces
   their bicubic rows within 0.01 dB): Y of rgb2ycbcr of the 8-bit image, rounded to 8 bits
   (gray files are Y as they are), cropped to a multiple of the scale; MATLAB's bicubic
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rednet_cupy.clipping import debias, unclip
 from rednet_cupy.data import degrade_image, modcrop
 from rednet_cupy.imageio import to_gray
 from rednet_cupy.imresize import uint8_round
@@ -98,6 +100,10 @@ def evaluate(models: dict[str, RedNet], images: list[tuple[str, np.ndarray]], ta
     for name, net in models.items():
         methods[name] = lambda d, s, net=net: restore_gray(net, d, tile=512, ensemble=ensemble)
 
+    # 8-bit inputs: the models' rows are what `rednet denoise` gives (the clipping bias taken
+    # out, clipping.py), with a row without it; BM3D as it is and with the same correction
+    # (at its known sigma). The float protocol has nothing clipped to correct.
+    corrected = eight_bit and task == "denoise"
     scores: list[Score] = []
     examples = []
     jobs = [(lvl, name, img) for lvl in levels for name, img in images]
@@ -112,14 +118,23 @@ def evaluate(models: dict[str, RedNet], images: list[tuple[str, np.ndarray]], ta
         shown = [("clean", clean)]
         for method, f in methods.items():
             t = time.perf_counter()
-            out = np.clip(f(degraded, lvl), 0, 1)
+            raw = f(degraded, lvl)
             dt = time.perf_counter() - t
-            if task == "sr":
-                p, q = _sr_scores(clean, out, int(lvl))
-            else:
-                p, q = psnr(clean, out), ssim(clean, out)
-            scores.append(Score(name, lvl, method, p, q, dt))
-            shown.append((f"{method}\n{scores[-1].psnr:.2f} dB", out))
+            outs = [(method, raw)]
+            if corrected and method in models:
+                outs = [(method, debias(degraded, raw)[0]),
+                        (f"{method}, no clipping correction", raw)]
+            elif corrected and method == "BM3D":
+                outs.append(("BM3D + clipping correction", unclip(raw, lvl / 255)))
+            for label, out in outs:
+                out = np.clip(out, 0, 1)
+                if task == "sr":
+                    p, q = _sr_scores(clean, out, int(lvl))
+                else:
+                    p, q = psnr(clean, out), ssim(clean, out)
+                scores.append(Score(name, lvl, label, p, q, dt))
+                if label == method:
+                    shown.append((f"{method}\n{p:.2f} dB", out))
         if i % len(images) < keep:
             examples.append((name, lvl, shown))
     return scores, examples

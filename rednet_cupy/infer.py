@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rednet_cupy.clipping import debias
 from rednet_cupy.data import dihedral, undo_dihedral
 from rednet_cupy.imageio import rgb_to_ycbcr, ycbcr_to_rgb
 from rednet_cupy.model import RedNet
@@ -102,12 +103,14 @@ def bicubic_upscale(img: np.ndarray, scale: float) -> np.ndarray:
 
 
 def restore(net: RedNet, img: np.ndarray, task: str = "denoise", progress: bool = False,
-            **kw) -> np.ndarray:
+            clipped: bool = False, **kw) -> np.ndarray:
     """Restore a gray (H, W) or colour (H, W, 3) image with a one-channel model.
 
     Colour denoising runs the model on R, G and B separately (Gaussian noise is independent
     per channel). Colour super-resolution runs it on the luminance Y only and upsamples
     Cb and Cr bicubically, the standard protocol (the eye resolves detail in Y).
+    clipped=True (denoising): the noisy input was clipped to [0, 1], as every image read from
+    a file is; each denoised plane then has the clipping bias taken out (`clipping.debias`).
     progress=True shows a bar over the tiles (with rate and ETA) when there is more than one.
     """
     from tqdm.auto import tqdm
@@ -115,17 +118,23 @@ def restore(net: RedNet, img: np.ndarray, task: str = "denoise", progress: bool 
     img = np.asarray(img, dtype=np.float32)
     if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] != 3):
         raise ValueError(f"restore: expected (H, W) or (H, W, 3), got shape {img.shape}")
+    if clipped and task != "denoise":
+        raise ValueError(f"restore: clipped=True is a correction of clipped noise, for task "
+                         f"'denoise', not {task!r}")
     planes = 3 if img.ndim == 3 and task == "denoise" else 1
     tile = kw.get("tile", 256)
     overlap = kw.get("overlap") or 2 * reach(net)
     total = planes * (8 if kw.get("ensemble") else 1) * tile_count(img.shape[:2], tile, overlap)
     with tqdm(total=total, desc=task, unit="tile", disable=not progress or total == 1,
               leave=False) as bar:
+        if task == "denoise":
+            out = []
+            for plane in [img] if img.ndim == 2 else [img[..., c] for c in range(3)]:
+                den = restore_gray(net, plane, bar=bar, **kw)
+                out.append(debias(plane, den)[0] if clipped else den)
+            return out[0] if img.ndim == 2 else np.stack(out, axis=-1)
         if img.ndim == 2:
             return restore_gray(net, img, bar=bar, **kw)
-        if task == "denoise":
-            return np.stack([restore_gray(net, img[..., c], bar=bar, **kw) for c in range(3)],
-                            axis=-1)
         ycc = rgb_to_ycbcr(img)
         ycc[..., 0] = restore_gray(net, ycc[..., 0], bar=bar, **kw)
         return ycbcr_to_rgb(ycc)

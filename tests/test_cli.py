@@ -409,8 +409,13 @@ def test_denoise_writes_an_image_of_the_input_size(files, tmp_path, capsys, name
     expected_shape = (H, W) if name == "gray" else (H, W, 3)
     assert got.shape == expected_shape
     net = load_model(files.model, device="cpu")[0]
-    want = np.round(np.clip(restore(net, read_image(src)), 0, 1) * 255)
+    want = np.round(np.clip(restore(net, read_image(src), clipped=True), 0, 1) * 255)
     np.testing.assert_array_equal(got * 255, want)
+    plain = tmp_path / "plain.png"  # without the clipping correction: restore as it is
+    assert rednet(capsys, "denoise", src, "-o", plain, "--model", files.model,
+                  "--no-clip-correction", "--device", "cpu")[0] == 0
+    want = np.round(np.clip(restore(net, read_image(src)), 0, 1) * 255)
+    np.testing.assert_array_equal(read_image(plain) * 255, want)
     assert rednet(capsys, "denoise", src, "-o", tiled, "--model", files.model, "--tile", 20,
                   "--device", "cpu")[0] == 0
     assert np.abs(read_image(tiled) - got).max() <= 1 / 255 + 1e-7

@@ -170,6 +170,31 @@ def test_eight_bit_protocol_rounds_clips_and_seeds_from_1000():
     assert by(scores, method="noisy input")[0].psnr != f[0].psnr
 
 
+def test_eight_bit_protocol_scores_models_with_and_without_the_clipping_correction():
+    """With 8-bit input a model's row is what `rednet denoise` gives (clipping.debias of its
+    output), beside a row without the correction; the float protocol has only the model."""
+    from rednet_cupy.clipping import debias
+    from rednet_cupy.data import degrade_image
+    from rednet_cupy.infer import restore_gray
+    from rednet_cupy.metrics import psnr
+
+    img = [("ramp", np.tile(np.linspace(0, 1, 64, dtype=np.float32), (48, 1)))]
+    net = tiny()
+    scores, _ = evaluate({"tiny": net}, img, "denoise", [25.0], baselines=False,
+                         progress=False, eight_bit=True)
+    assert [s.method for s in scores] == ["noisy input", "tiny", "tiny, no clipping correction"]
+    noisy = degrade_image(img[0][1], "denoise", 25.0, seed=1000, eight_bit=True)
+    raw = restore_gray(net, noisy, tile=512)
+    fixed, sigma = debias(noisy, raw)
+    assert sigma > 0 and np.abs(fixed - raw).max() > 1e-3  # the correction did something
+    assert by(scores, method="tiny")[0].psnr == pytest.approx(
+        psnr(img[0][1], np.clip(fixed, 0, 1)), abs=1e-9)
+    assert by(scores, method="tiny, no clipping correction")[0].psnr == pytest.approx(
+        psnr(img[0][1], np.clip(raw, 0, 1)), abs=1e-9)
+    f, _ = evaluate({"tiny": net}, img, "denoise", [25.0], baselines=False, progress=False)
+    assert [s.method for s in f] == ["noisy input", "tiny"]
+
+
 def test_bm3d_baseline_runs_where_installed():
     pytest.importorskip("bm3d")
     img = [("flat", mid_gray(48, 48, 0))]
@@ -177,6 +202,10 @@ def test_bm3d_baseline_runs_where_installed():
                          bm3d=True)
     noisy, bm = by(scores, method="noisy input")[0], by(scores, method="BM3D")[0]
     assert bm.psnr > noisy.psnr + 5
+    assert not by(scores, method="BM3D + clipping correction")  # float input: nothing clipped
+    scores, _ = evaluate({}, img, "denoise", [25.0], baselines=False, progress=False,
+                         bm3d=True, eight_bit=True)
+    assert [s.method for s in scores] == ["noisy input", "BM3D", "BM3D + clipping correction"]
 
 
 def test_published_rows_for_known_sets_only():
