@@ -8,7 +8,13 @@
 # seed 17. Validated at sigma 25 on 8-bit input, on eleven T91 images (step 13's prepare.py):
 # outside Set12 and BSD68, which it is reported on; the float protocol is checked on the same
 # images afterwards with `rednet eval` before anything is reported.
-# Re-run to resume. Needs the standard datasets (DATASETS, default ../shared).
+# Stopped at step 981 of 4,800 (validation 29.75 dB at step 800) and not continued: these
+# eleven T91 images, stored as Y (16..235), have no pixel near black or white, so clipped
+# noise never shows on them (../gray_val_full/prepare.py), and on full-range validation images
+# fine-tuning bought less than the clipping correction that now follows the network
+# (rednet_cupy/clipping.py; README, "the 8-bit protocol"), which costs float input nothing.
+# checkpoint.npz is not kept (see .gitignore). Re-run to resume. Needs the standard datasets
+# (DATASETS, default ../shared).
 set -euo pipefail
 cd "$(dirname "$0")"
 data=${DATASETS:-../../../shared/datasets}
