@@ -433,8 +433,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--quantize", type=float, metavar="SHARE",
                    help="share of noisy inputs rounded and clipped to 8 bits, as in a saved "
                         "file (default 0)")
+    g.add_argument("--clipped-mean-targets", action="store_const", const=True,
+                   help="with --quantize: those samples' targets are the clean patch's "
+                        "clipped mean, which the clipping correction after the network inverts")
     g.add_argument("--val-8bit", action="store_const", const=True,
-                   help="validate on 8-bit noisy inputs (rounded and clipped)")
+                   help="validate on 8-bit noisy inputs (rounded and clipped), with the "
+                        "clipping correction as `rednet denoise` applies it")
     g.add_argument("--patch-size", type=int, help="default 50 (the paper's)")
     g.add_argument("--batch-size", type=int, help="default 16")
     g = p.add_argument_group("optimisation")

@@ -381,7 +381,7 @@ def quantize_8bit(x: np.ndarray) -> np.ndarray:
 
 def make_batch(
     sampler: PatchSampler, task: str, levels: Levels, rng: np.random.Generator,
-    quantize: float = 0.0,
+    quantize: float = 0.0, clipped_mean_targets: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(inputs, targets), both (B, 1, P, P) float32: targets are clean patches, inputs the
     degraded ones (task 'denoise': sigmas in levels; 'sr': scales in levels).
@@ -389,18 +389,34 @@ def make_batch(
     quantize: the share of inputs rounded and clipped to 8 bits (`quantize_8bit`), each
     sample drawn independently, so that one model serves float input and 8-bit files. At 0
     nothing is drawn, and batches are those of a run without the option.
+    clipped_mean_targets: the targets of those 8-bit samples are the clipped mean of the
+    clean patch at the sample's sigma (`clipping.clipped_mean`) instead of the patch: what
+    the network should return so that the clipping correction after it (`clipping.unclip`,
+    as `rednet denoise` applies it) gives the image back. It equals the patch away from black
+    and white, so the network learns only to estimate clipped signal well, not to undo the
+    clipping itself.
     """
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r} (choose from {TASKS})")
     if not 0.0 <= quantize <= 1.0:
         raise ValueError(f"quantize must be a share in [0, 1], got {quantize}")
+    if clipped_mean_targets and not (task == "denoise" and quantize > 0):
+        raise ValueError("clipped_mean_targets applies to 8-bit denoising samples: task "
+                         "'denoise' with quantize > 0")
     clean = sampler.next()
     degrade = add_noise if task == "denoise" else bicubic_degrade
-    inputs, _ = degrade(clean, levels, rng)
+    inputs, sig = degrade(clean, levels, rng)
+    targets = clean
     if quantize > 0:
         pick = rng.random(inputs.shape[0]) < quantize
         inputs[pick] = quantize_8bit(inputs[pick])
-    return inputs, clean
+        if clipped_mean_targets:
+            from rednet_cupy.clipping import clipped_mean
+
+            targets = clean.copy()
+            for j in np.flatnonzero(pick):
+                targets[j] = clipped_mean(clean[j], float(sig[j]) / 255)
+    return inputs, targets
 
 
 def degrade_image(img: np.ndarray, task: str, level: float, seed: int = 0,

@@ -19,6 +19,7 @@ import numpy as np
 
 from rednet_cupy import ops as ops_registry
 from rednet_cupy.checkpoint import check_compatible, load_checkpoint, save_checkpoint
+from rednet_cupy.clipping import debias
 from rednet_cupy.data import (
     PatchSampler,
     Uniform,
@@ -58,6 +59,7 @@ class TrainConfig:
     log_every: int = 10
     init: str | None = None  # model or checkpoint whose weights the run starts from
     quantize: float = 0.0  # share of training inputs rounded and clipped to 8 bits
+    clipped_mean_targets: bool = False  # their targets: the clipped mean (data.make_batch)
     val_8bit: bool = False  # validate on 8-bit noisy inputs (rounded, clipped) instead of float
 
     def __post_init__(self) -> None:
@@ -75,6 +77,9 @@ class TrainConfig:
                              f"lr_min {self.lr_min}")
         if not 0.0 <= self.quantize <= 1.0:
             raise ValueError(f"quantize must be a share in [0, 1], got {self.quantize}")
+        if self.clipped_mean_targets and not (self.task == "denoise" and self.quantize > 0):
+            raise ValueError("clipped_mean_targets applies to 8-bit denoising samples: task "
+                             "'denoise' with quantize > 0")
         parse_levels(self.levels)
         if self.val_level is None:
             self.val_level = default_val_level(self.task, self.levels)
@@ -162,7 +167,8 @@ class Trainer:
             pair = self.sampler.next()
             inputs, targets = pair[:, :1], pair[:, 1:]
         else:
-            inputs, targets = make_batch(self.sampler, c.task, c.levels, self.rng, c.quantize)
+            inputs, targets = make_batch(self.sampler, c.task, c.levels, self.rng, c.quantize,
+                                         c.clipped_mean_targets)
         x, y = F.asarray(inputs), F.asarray(targets)
         pred = net.forward(x)
         loss = F.mse_loss_forward(pred, y)
@@ -191,7 +197,8 @@ class Trainer:
         return loss, 10 * math.log10(1.0 / max(loss, 1e-12))
 
     def validate(self) -> float:
-        """Mean PSNR of the network on the validation images at cfg.val_level."""
+        """Mean PSNR of the network on the validation images at cfg.val_level (with 8-bit
+        input, after the clipping correction, as `rednet denoise` does)."""
         c = self.cfg
         scores, inputs = [], []
         border = int(c.val_level) if c.task == "sr" else 0
@@ -200,7 +207,10 @@ class Trainer:
                 img = modcrop(img, border)
             degraded = degrade_image(img, c.task, c.val_level, seed=1000 + i,
                                      eight_bit=c.val_8bit)
-            out = np.clip(restore_gray(self.net, degraded), 0, 1)
+            out = restore_gray(self.net, degraded)
+            if c.val_8bit:  # what `rednet denoise` returns for a file: the bias taken out
+                out = debias(degraded, out)[0]
+            out = np.clip(out, 0, 1)
             a, b, d = img, out, np.clip(degraded, 0, 1)
             if border:
                 a, b, d = shave(a, border), shave(b, border), shave(d, border)

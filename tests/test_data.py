@@ -274,6 +274,29 @@ def test_make_batch_quantizes_the_requested_share():
         data.make_batch(s, "denoise", [50], np.random.default_rng(0), quantize=1.5)
 
 
+def test_make_batch_clipped_mean_targets_for_the_8bit_samples_only():
+    """With clipped_mean_targets the 8-bit samples' targets are the clean patch's clipped mean
+    at their own sigma, the float samples' the clean patch; inputs are the same draws."""
+    from rednet_cupy.clipping import clipped_mean
+
+    args = ("denoise", "10:55")
+    a_in, a_t = data.make_batch(PatchSampler([texture()], 8, 40, seed=3), *args,
+                                np.random.default_rng(5), quantize=0.5)
+    b_in, b_t = data.make_batch(PatchSampler([texture()], 8, 40, seed=3), *args,
+                                np.random.default_rng(5), quantize=0.5, clipped_mean_targets=True)
+    np.testing.assert_array_equal(a_in, b_in)
+    sig = data.draw_levels(data.parse_levels("10:55"), 40, np.random.default_rng(5))
+    eight = np.array([np.array_equal(x, data.quantize_8bit(x)) for x in a_in])
+    assert 5 < eight.sum() < 35
+    for j in range(40):
+        want = clipped_mean(a_t[j], sig[j] / 255) if eight[j] else a_t[j]
+        np.testing.assert_allclose(b_t[j], want, atol=1e-6)
+    assert np.abs(b_t - a_t).max() > 0.01  # texture() comes near black: targets moved
+    with pytest.raises(ValueError, match="clipped_mean_targets applies to 8-bit denoising"):
+        data.make_batch(PatchSampler([texture()], 8, 4, seed=3), *args,
+                        np.random.default_rng(5), clipped_mean_targets=True)
+
+
 def test_make_batch_without_quantize_draws_as_before():
     a, _ = data.make_batch(PatchSampler([texture()], 8, 4, seed=3), "denoise", [25],
                            np.random.default_rng(5))

@@ -316,7 +316,8 @@ def test_config_refusals_and_default_validation_level():
     to a trained scale for super-resolution."""
     for bad in (dict(steps=0), dict(task="deblur"), dict(schedule="step"), dict(warmup=-1),
                 dict(lr=0.0), dict(lr_min=-1.0), dict(levels=""), dict(levels="5:1"),
-                dict(quantize=-0.1), dict(quantize=1.01)):
+                dict(quantize=-0.1), dict(quantize=1.01), dict(clipped_mean_targets=True),
+                dict(task="sr", levels="2", quantize=0.5, clipped_mean_targets=True)):
         with pytest.raises(ValueError):
             TrainConfig(**bad)
     assert TrainConfig().val_level == 25.0
@@ -324,6 +325,22 @@ def test_config_refusals_and_default_validation_level():
     assert TrainConfig(task="sr", levels="2,3,4").val_level == 3.0
     assert default_val_level("sr", "2:4") == 3.0
     assert TrainConfig(task="sr", levels="2,3,4", val_level=4.0).val_level == 4.0
+
+
+def test_eight_bit_validation_scores_what_rednet_denoise_returns():
+    """--val-8bit validates on 8-bit noisy inputs with the clipping correction after the
+    network, exactly as restore(clipped=True) gives for a file; float validation without."""
+    from rednet_cupy.data import degrade_image
+    from rednet_cupy.infer import restore
+    from rednet_cupy.metrics import psnr
+
+    val = [np.clip(synthetic(30, 34, 5) * 1.6 - 0.4, 0, 1)]  # black and white areas
+    tr = trainer(config(val_8bit=True, val_level=50.0), val=val)
+    noisy = degrade_image(val[0], "denoise", 50.0, seed=1000, eight_bit=True)
+    fixed = np.clip(restore(tr.net, noisy, clipped=True), 0, 1)
+    plain = np.clip(restore(tr.net, noisy), 0, 1)
+    assert psnr(val[0], fixed) != pytest.approx(psnr(val[0], plain), abs=1e-3)
+    assert tr.validate() == pytest.approx(psnr(val[0], fixed), abs=1e-6)
 
 
 # ----------------------------------------------------------------------------- devices
