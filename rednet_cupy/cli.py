@@ -447,6 +447,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--lr-min", type=float, help="final learning rate of the cosine schedule")
     g.add_argument("--schedule", choices=["cosine", "constant"])
     g.add_argument("--warmup", type=int, help="linear warm-up steps")
+    g.add_argument("--identity-start", action="store_const", const=True,
+                   help="output layer's weights zero, so a residual network starts as the "
+                        "identity (helps super-resolution, whose corrections are small)")
     g.add_argument("--seed", type=int, help="seed of weights, patches and noise (default 0)")
     g = p.add_argument_group("run")
     g.add_argument("--out", default="runs/rednet", help="folder for checkpoint, curve, model")

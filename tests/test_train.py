@@ -343,6 +343,28 @@ def test_eight_bit_validation_scores_what_rednet_denoise_returns():
     assert tr.validate() == pytest.approx(psnr(val[0], fixed), abs=1e-6)
 
 
+def test_identity_start_begins_as_the_identity_and_still_learns():
+    """identity_start: the first forward pass returns the input exactly (the default start is
+    far from it), the first step moves the output layer and the second the rest; refused for a
+    network without the residual and together with weights from a model."""
+    x = IMAGES[0][None, None, :16, :16].copy()
+    plain = trainer(config())
+    assert np.abs(plain.F.to_numpy(plain.net.forward(x)) - x).max() > 0.05
+    tr = trainer(config(identity_start=True))
+    np.testing.assert_array_equal(tr.F.to_numpy(tr.net.forward(x)), x)
+    before = state(tr)
+    tr.train_step()
+    after = state(tr)
+    assert not np.array_equal(before["param/deconv2.weight"], after["param/deconv2.weight"])
+    np.testing.assert_array_equal(before["param/conv1.weight"], after["param/conv1.weight"])
+    tr.train_step()  # now the output layer passes gradients back
+    assert not np.array_equal(after["param/conv1.weight"], state(tr)["param/conv1.weight"])
+    with pytest.raises(ValueError, match="identity_start needs a residual network"):
+        trainer(config(identity_start=True), model=replace(MODEL, residual=False))
+    with pytest.raises(ValueError, match="identity_start sets a fresh network"):
+        tr.init_weights(plain.net, "model.npz")
+
+
 # ----------------------------------------------------------------------------- devices
 def test_one_step_on_the_emulator_matches_cpu(tmp_path):
     """The kernels (emulated) take the same first step as the NumPy reference, and their
