@@ -459,7 +459,7 @@ def fit(trainer: Trainer, out_dir: str | Path, progress: bool = True,
             if trainer.val_images and (s % c.val_every == 0 or s == c.steps):
                 h.val_steps.append(s)
                 h.val_psnr.append(trainer.validate())
-            if s % c.ckpt_every == 0 or s == c.steps or s == end:
+            if s % c.ckpt_every == 0 or s == end:  # end is c.steps unless stop_at
                 save()
             if stop.requested:
                 interrupted = True
