@@ -295,9 +295,12 @@ class Trainer:
 
 
 # What may change on resume: the length of the run (changing `steps` changes the cosine
-# schedule from then on) and the intervals. Everything else shapes the batches and the
-# updates and must match the checkpoint.
-RESUME_FREE = ("steps", "val_every", "ckpt_every", "log_every", "val_level", "val_8bit")
+# schedule from then on), the intervals, and the options that only shape the first weights
+# (`init`, `identity_start`: on resume the weights come from the checkpoint, and a checkpoint
+# written before such an option existed still resumes). Everything else shapes the batches
+# and the updates and must match the checkpoint.
+RESUME_FREE = ("steps", "val_every", "ckpt_every", "log_every", "val_level", "val_8bit",
+               "init", "identity_start")
 
 
 def _resume_keys(train: dict[str, Any]) -> dict[str, Any]:

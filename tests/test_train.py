@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rednet_cupy.checkpoint import CheckpointError, load_checkpoint
+from rednet_cupy.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from rednet_cupy.data import rng_state
 from rednet_cupy.model import preset
 from rednet_cupy.train import (
@@ -180,6 +180,14 @@ def test_resume_refuses_another_architecture_or_setup(tmp_path):
     longer = trainer(replace(cfg, steps=50, log_every=7, ckpt_every=9, val_level=15.0))
     longer.load(ckpt)
     assert longer.step == 2
+
+    # The start options do not matter on resume, even absent from an older checkpoint.
+    arrays, header = load_checkpoint(ckpt)
+    del header["train"]["identity_start"]
+    save_checkpoint(ckpt, arrays, header)
+    restarted = trainer(replace(cfg, identity_start=True))
+    restarted.load(ckpt)
+    assert restarted.step == 2
 
 
 # ----------------------------------------------------------------------------- learning
